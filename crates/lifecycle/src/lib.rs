@@ -4,8 +4,19 @@
 //! [`tracker::Tracker::handle_timeout`], and collect ended connections with
 //! [`tracker::Tracker::poll_event`]. Nothing here reads a clock, opens a file or spawns a thread.
 
+pub mod connection;
+pub mod ending;
+pub mod endpoint;
+pub mod kernel;
 pub mod segment;
 pub mod seq;
+pub mod state;
+pub mod tracker;
+pub mod zeek;
 
+pub use connection::{Anomalies, ConnectionRecord, ZeekSummary};
+pub use ending::{Cause, Closer, EndReason, Handshake, Side};
 pub use segment::{Flags, Segment, TcpOptions, Timestamp, endpoint_string};
 pub use seq::Seq;
+pub use state::State;
+pub use tracker::{Config, Event, Tracker, TrackerStats};

@@ -1,1 +1,55 @@
-fn main() {}
+//! tcpdoctor: follows every TCP connection through its lifecycle and tells what is wrong, why, and who
+//! is responsible. This binary only parses the command line and wires the library crates together.
+
+mod analyze;
+mod filter;
+mod output;
+mod status;
+
+use clap::{Parser, Subcommand};
+use std::io;
+use std::process::ExitCode;
+
+/// Exit codes, documented in `--help`.
+const AFTER_HELP: &str = "Exit status: 0 success; 1 failure (I/O, permissions); 2 bad input (usage, a capture that \
+is damaged, truncated or not a capture: the connections read before the damage are still reported).";
+
+#[derive(Parser, Debug)]
+#[command(name = "tcpdoctor", version, about, after_help = AFTER_HELP)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// How every TCP connection in a capture opened and ended, and what went wrong.
+    Analyze(analyze::AnalyzeArgs),
+    /// What is in each TCP state, who holds it, and what is wrong (the default command).
+    Status(status::StatusArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Some(Command::Analyze(args)) => analyze::run(args),
+        Some(Command::Status(args)) => status::run(args).map(|()| 0),
+        None => status::run(&status::StatusArgs::default()).map(|()| 0),
+    };
+    match result {
+        Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tcpdoctor: {}", report::safe::terminal(&format!("{e:#}")));
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// A reader that went away (`tcpdoctor ... | head`) is not an error.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
+}

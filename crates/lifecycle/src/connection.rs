@@ -1,0 +1,656 @@
+//! Both sides of one connection: the handshake, the close, resets, and the record it ends with.
+//!
+//! Each segment is applied as "the sender did X"; the receiver's side of an event is inferred when
+//! the receiver acknowledges it (a FIN counts as received when the peer acks it, RFC 9293 §3.6).
+//!
+//! # Who is the client
+//! The client is the side that sent the first SYN without ACK. If the capture starts later, the
+//! receiver of the first SYN-ACK is the client. With no handshake seen at all (midstream pickup), the
+//! side with the higher port number is the client (services listen on low, well-known ports; clients use
+//! ephemeral ports, 32768–60999 on Linux); with equal ports, the sender of the first segment is.
+
+use crate::ending::{Cause, Closer, EndReason, Handshake, Side};
+use crate::endpoint::Endpoint;
+use crate::segment::{Segment, Timestamp};
+use crate::seq::Seq;
+use crate::state::State;
+use crate::zeek::ZeekConn;
+use serde::Serialize;
+use std::net::SocketAddr;
+
+/// Things a stack would reject or that break the lifecycle's rules, counted per connection.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Anomalies {
+    /// RST whose sequence number is outside the receiver's window (RFC 5961 §3.2): ignored, as a
+    /// stack would.
+    pub out_of_window_rst: u32,
+    /// SYN-ACK whose ACK is not the client's ISN+1 (RFC 9293 §3.5).
+    pub bad_synack_ack: u32,
+    /// SYN with a new ISN inside a live connection (RFC 9293 §3.10.7.4 answers it with a challenge ACK).
+    pub syn_in_synchronized: u32,
+    /// Payload sent past the sender's own FIN.
+    pub data_after_fin: u32,
+    /// RSTs after the first one (the connection was already reset).
+    pub extra_rst: u32,
+}
+
+impl Anomalies {
+    /// Total count, for summaries.
+    #[must_use]
+    pub fn total(&self) -> u64 {
+        [
+            self.out_of_window_rst,
+            self.bad_synack_ack,
+            self.syn_in_synchronized,
+            self.data_after_fin,
+            self.extra_rst,
+        ]
+        .iter()
+        .map(|&n| u64::from(n))
+        .sum()
+    }
+}
+
+/// The first accepted RST.
+#[derive(Clone, Copy, Debug)]
+struct Reset {
+    by: Side,
+    /// The resetter's state just before it sent RST.
+    state: State,
+    /// Whether the resetter had sent FIN and the peer then sent data (seed §8).
+    after_close: bool,
+    /// Both FINs had been acknowledged before the RST.
+    after_both_closed: bool,
+}
+
+/// One tracked connection.
+#[derive(Debug)]
+pub struct Connection {
+    pub id: u64,
+    client: Endpoint,
+    server: Endpoint,
+    start: Timestamp,
+    last: Timestamp,
+    /// The client's first SYN was seen (so the handshake can be judged).
+    saw_syn: bool,
+    saw_synack: bool,
+    simultaneous_open: bool,
+    /// SYN-ACK acknowledged ISN+1.
+    synack_ok: bool,
+    /// Client acknowledged the server's SYN with a non-SYN segment.
+    handshake_acked: bool,
+    fast_open: bool,
+    /// Payload carried by the client's SYN (Fast Open).
+    syn_data: u32,
+    handshake_rtt: Option<u64>,
+    closer: Closer,
+    reset: Option<Reset>,
+    anomalies: Anomalies,
+    zeek: ZeekConn,
+}
+
+/// What the tracker must do after a segment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Applied {
+    Ok,
+    /// The segment is a SYN that starts a new connection on this 4-tuple (port reuse).
+    NewConnection,
+}
+
+impl Connection {
+    /// Starts tracking with the first segment seen on a 4-tuple (already applied).
+    #[must_use]
+    pub fn new(id: u64, seg: &Segment, now: Timestamp) -> Connection {
+        let client_is_src = if seg.flags.syn() {
+            !seg.flags.ack()
+        } else {
+            let (sp, dp) = (seg.src.port(), seg.dst.port());
+            if sp == dp { true } else { sp > dp }
+        };
+        let (c, s) = if client_is_src {
+            (seg.src, seg.dst)
+        } else {
+            (seg.dst, seg.src)
+        };
+        let mut conn = Connection {
+            id,
+            client: Endpoint::new(c),
+            server: Endpoint::new(s),
+            start: now,
+            last: now,
+            saw_syn: false,
+            saw_synack: false,
+            simultaneous_open: false,
+            synack_ok: false,
+            handshake_acked: false,
+            fast_open: false,
+            syn_data: 0,
+            handshake_rtt: None,
+            closer: Closer::None,
+            reset: None,
+            anomalies: Anomalies::default(),
+            zeek: ZeekConn::new(seg, now),
+        };
+        conn.zeek.observe(seg, now);
+        if !seg.flags.syn() {
+            // Midstream pickup: both sides were synchronized before the capture began.
+            conn.client.state = State::Established;
+            conn.server.state = State::Established;
+        } else if seg.flags.ack() {
+            // SYN-ACK first: the client's SYN went unseen, it is in SYN-SENT.
+            conn.client.state = State::SynSent;
+        }
+        conn.apply(seg, now);
+        conn
+    }
+
+    #[must_use]
+    pub fn client(&self) -> &Endpoint {
+        &self.client
+    }
+
+    #[must_use]
+    pub fn server(&self) -> &Endpoint {
+        &self.server
+    }
+
+    #[must_use]
+    pub fn last_seen(&self) -> Timestamp {
+        self.last
+    }
+
+    #[must_use]
+    pub fn start(&self) -> Timestamp {
+        self.start
+    }
+
+    /// Applies one segment of this connection (after [`Connection::new`], for every later segment).
+    pub fn handle_segment(&mut self, seg: &Segment, now: Timestamp) -> Applied {
+        let from = if seg.src == self.client.addr {
+            Side::Client
+        } else {
+            Side::Server
+        };
+        if seg.flags.syn() && !seg.flags.ack() && !seg.flags.rst() && self.is_new_syn(from, seg) {
+            return Applied::NewConnection;
+        }
+        self.zeek.observe(seg, now);
+        self.apply(seg, now);
+        Applied::Ok
+    }
+
+    /// A SYN that cannot belong to this connection: the old one is over (closed, reset, TIME-WAIT,
+    /// RFC 9293 §3.6.1), or it carries a new ISN before anything was established.
+    fn is_new_syn(&mut self, from: Side, seg: &Segment) -> bool {
+        if self.finished() {
+            return true;
+        }
+        let sender = self.side(from);
+        match sender.isn {
+            Some(isn) if isn != seg.seq => {
+                if self.client.state.is_synchronized() && self.server.state.is_synchronized() {
+                    self.anomalies.syn_in_synchronized += 1;
+                    false
+                } else {
+                    true
+                }
+            }
+            // A retransmission, or the peer's SYN of a simultaneous open.
+            _ => false,
+        }
+    }
+
+    fn side(&self, s: Side) -> &Endpoint {
+        match s {
+            Side::Client => &self.client,
+            Side::Server => &self.server,
+        }
+    }
+
+    fn pair_mut(&mut self, from: Side) -> (&mut Endpoint, &mut Endpoint) {
+        match from {
+            Side::Client => (&mut self.client, &mut self.server),
+            Side::Server => (&mut self.server, &mut self.client),
+        }
+    }
+
+    fn apply(&mut self, seg: &Segment, now: Timestamp) {
+        if now > self.last {
+            self.last = now;
+        }
+        let from = if seg.src == self.client.addr {
+            Side::Client
+        } else {
+            Side::Server
+        };
+        {
+            let (me, _) = self.pair_mut(from);
+            me.packets += 1;
+            me.ip_bytes += u64::from(seg.ip_len);
+            me.window = seg.window;
+        }
+        if seg.flags.rst() {
+            self.apply_rst(from, seg);
+            return;
+        }
+        if seg.flags.syn() {
+            self.apply_syn(from, seg, now);
+        }
+        if seg.flags.ack() {
+            self.apply_ack(from, seg.ack, now);
+        }
+        self.apply_data_and_fin(from, seg, now);
+    }
+
+    /// RFC 9293 §3.10.7.3 (SYN-SENT) and §3.10.7.4 with RFC 5961 §3.2 (synchronized states): a RST is
+    /// accepted only if it could reset the receiver.
+    fn rst_acceptable(&self, from: Side, seg: &Segment) -> bool {
+        let sender = self.side(from);
+        let receiver = self.side(from.other());
+        if receiver.state == State::SynSent {
+            // Only a RST that acknowledges our SYN resets SYN-SENT.
+            return match receiver.isn {
+                Some(isn) => seg.flags.ack() && seg.ack == isn.add(1),
+                None => true,
+            };
+        }
+        let Some(rcv_nxt) = receiver.highest_ack else {
+            return true; // The receiver never acknowledged anything: no window to check against.
+        };
+        if sender.next_seq == Some(seg.seq) || seg.seq == rcv_nxt {
+            return true; // SND.NXT of the resetter, or exactly RCV.NXT: what a real stack sends.
+        }
+        let scale = match (sender.window_scale, receiver.window_scale) {
+            (Some(_), Some(r)) => u32::from(r.min(14)),
+            _ => 0,
+        };
+        let window = (u32::from(receiver.window) << scale).max(1);
+        seg.seq.in_window(rcv_nxt, window)
+    }
+
+    fn apply_rst(&mut self, from: Side, seg: &Segment) {
+        if !self.rst_acceptable(from, seg) {
+            self.anomalies.out_of_window_rst += 1;
+            return;
+        }
+        if self.reset.is_some() {
+            self.anomalies.extra_rst += 1;
+            return;
+        }
+        let sender = self.side(from);
+        let peer = self.side(from.other());
+        let after_both_closed = sender.fin_acked && peer.fin_acked;
+        self.reset = Some(Reset {
+            by: from,
+            state: sender.state,
+            after_close: sender.fin_seq.is_some() && peer.data_after_peer_fin,
+            after_both_closed,
+        });
+        // The resetter drops its socket; the receiver's socket is torn down by an acceptable RST
+        // (Linux also kills TIME-WAIT sockets on RST: net.ipv4.tcp_rfc1337 = 0, RFC 1337 §3).
+        self.client.state = State::Closed;
+        self.server.state = State::Closed;
+    }
+
+    fn apply_syn(&mut self, from: Side, seg: &Segment, now: Timestamp) {
+        let syn_data = self.syn_data;
+        let (me, _) = self.pair_mut(from);
+        me.syns += 1;
+        me.last_syn_at = Some(now);
+        if me.window_scale.is_none() {
+            me.window_scale = seg.options.window_scale;
+        }
+        let first = me.isn.is_none();
+        if first {
+            me.isn = Some(seg.seq);
+        }
+        if first && seg.payload_len > 0 && !seg.flags.ack() {
+            self.fast_open = true; // RFC 7413: data in the SYN.
+            self.syn_data = seg.payload_len;
+        }
+        let (me, peer) = self.pair_mut(from);
+        if !seg.flags.ack() {
+            if first {
+                me.state = State::SynSent;
+                if from == Side::Client {
+                    self.saw_syn = true;
+                } else if peer.state == State::SynSent {
+                    // Both sent SYN without seeing the other's: simultaneous open (RFC 9293 §3.5 fig. 8).
+                    self.simultaneous_open = true;
+                }
+            }
+            return;
+        }
+        // SYN-ACK: the sender received the peer's SYN (RFC 9293 §3.5).
+        if matches!(me.state, State::Closed | State::Listen | State::SynSent) {
+            me.state = State::SynReceived;
+        }
+        // RFC 9293 §3.5: the SYN-ACK acknowledges ISN+1; with Fast Open (RFC 7413 §4.2) it may also
+        // acknowledge the data the SYN carried.
+        let valid = peer
+            .isn
+            .is_none_or(|isn| seg.ack == isn.add(1) || seg.ack == isn.add(1 + syn_data));
+        let last_syn = peer.last_syn_at;
+        if !valid {
+            self.anomalies.bad_synack_ack += 1;
+        }
+        if first {
+            self.saw_synack = true;
+            self.synack_ok = valid;
+            if let Some(t) = last_syn {
+                self.handshake_rtt = Some(now.nanos_since(t));
+            }
+        }
+    }
+
+    fn apply_ack(&mut self, from: Side, ack: Seq, now: Timestamp) {
+        let (me, peer) = self.pair_mut(from);
+        me.note_ack(ack);
+        // The sender has received the peer's SYN: handshake progress (RFC 9293 §3.5).
+        if let Some(isn) = peer.isn
+            && isn.precedes(ack)
+        {
+            if me.state == State::SynSent {
+                // A plain ACK of the SYN-ACK (SYN-SENT -> ESTABLISHED); a SYN-ACK in a simultaneous
+                // open moves to SYN-RECEIVED in apply_syn instead.
+                me.state = State::Established;
+            }
+            if peer.state == State::SynReceived {
+                peer.state = State::Established;
+            }
+            if from == Side::Client && self.saw_synack && !self.handshake_acked {
+                self.handshake_acked = true;
+            }
+        }
+        // The sender has received the peer's FIN (RFC 9293 §3.10.7.4, "eighth, check the FIN bit").
+        let (me, peer) = self.pair_mut(from);
+        if let Some(fin) = peer.fin_seq
+            && fin.precedes(ack)
+            && !peer.fin_acked
+        {
+            peer.fin_acked = true;
+            match peer.state {
+                State::FinWait1 => peer.enter(State::FinWait2, now),
+                State::Closing => peer.enter(State::TimeWait, now),
+                State::LastAck => peer.enter(State::Closed, now),
+                _ => {}
+            }
+            match me.state {
+                State::Established | State::SynReceived => me.enter(State::CloseWait, now),
+                State::FinWait1 if me.fin_acked => me.enter(State::TimeWait, now),
+                State::FinWait1 => me.enter(State::Closing, now),
+                State::FinWait2 => me.enter(State::TimeWait, now),
+                _ => {}
+            }
+        }
+        // The sender's own FIN acked earlier but the peer's ACK came before the sender saw it.
+        let (me, _) = self.pair_mut(from);
+        if me.state == State::Closing && me.fin_acked {
+            me.enter(State::TimeWait, now);
+        }
+    }
+
+    fn apply_data_and_fin(&mut self, from: Side, seg: &Segment, now: Timestamp) {
+        let (me, _) = self.pair_mut(from);
+        let end = seg.seq_end();
+        me.note_sent(seg.seq, seg.payload_len, seg.flags.syn(), end);
+        if seg.payload_len > 0 {
+            if let Some(fin) = me.fin_seq
+                && fin.precedes(seg.seq.add(seg.payload_len))
+            {
+                self.anomalies.data_after_fin += 1;
+            }
+            let (me, peer) = self.pair_mut(from);
+            if peer.fin_seq.is_some() {
+                me.data_after_peer_fin = true;
+            }
+        }
+        if !seg.flags.fin() {
+            return;
+        }
+        let (me, peer) = self.pair_mut(from);
+        if me.fin_seq.is_some() {
+            return; // A retransmitted FIN.
+        }
+        let fin = seg.seq.add(seg.payload_len + u32::from(seg.flags.syn()));
+        me.fin_seq = Some(fin);
+        me.fin_at = Some(now);
+        let peer_fin_unseen = peer
+            .fin_seq
+            .is_some_and(|pf| !seg.flags.ack() || !pf.precedes(seg.ack));
+        match me.state {
+            State::CloseWait => me.enter(State::LastAck, now),
+            State::SynSent => {}
+            _ => me.enter(State::FinWait1, now),
+        }
+        self.closer = match (self.closer, from) {
+            (Closer::None, Side::Client) => Closer::Client,
+            (Closer::None, Side::Server) => Closer::Server,
+            // Each side sent FIN before receiving the other's: simultaneous close (RFC 9293 §3.6).
+            (_, _) if peer_fin_unseen => Closer::Both,
+            (c, _) => c,
+        };
+    }
+
+    /// Both sides are done: closed, reset, or holding TIME-WAIT.
+    #[must_use]
+    pub fn finished(&self) -> bool {
+        if self.reset.is_some() {
+            return true;
+        }
+        let done = |s: State| matches!(s, State::Closed | State::TimeWait);
+        done(self.client.state)
+            && done(self.server.state)
+            && (self.client.fin_seq.is_some() || self.server.fin_seq.is_some())
+    }
+
+    /// When TIME-WAIT began, if either side holds it.
+    #[must_use]
+    pub fn time_wait_since(&self) -> Option<Timestamp> {
+        [&self.client, &self.server]
+            .iter()
+            .filter(|e| e.state == State::TimeWait)
+            .filter_map(|e| e.time_wait_at)
+            .min()
+    }
+
+    /// The handshake was completed (so the connection is past the handshake timeout's reach).
+    #[must_use]
+    pub fn established(&self) -> bool {
+        self.client.state.is_synchronized() || self.server.state.is_synchronized()
+    }
+
+    /// TIME-WAIT ran out: the holder moves to CLOSED (RFC 9293 §3.6, 2·MSL).
+    pub fn expire_time_wait(&mut self, now: Timestamp) {
+        for e in [&mut self.client, &mut self.server] {
+            if e.state == State::TimeWait {
+                e.enter(State::Closed, now);
+            }
+        }
+    }
+
+    fn handshake(&self) -> Handshake {
+        if !self.saw_syn {
+            return Handshake::Midstream;
+        }
+        if self.simultaneous_open {
+            return Handshake::Simultaneous;
+        }
+        if self.saw_synack {
+            return if self.synack_ok && self.handshake_acked {
+                Handshake::Complete
+            } else {
+                Handshake::Incomplete
+            };
+        }
+        if self.reset.is_some_and(|r| r.by == Side::Server) {
+            return Handshake::Refused;
+        }
+        if self.server.packets == 0 {
+            Handshake::Unanswered
+        } else {
+            Handshake::Incomplete
+        }
+    }
+
+    fn cause(&self, handshake: Handshake, reason: EndReason) -> Cause {
+        match handshake {
+            Handshake::Refused => return Cause::Refused,
+            Handshake::Unanswered => return Cause::Unanswered,
+            _ => {}
+        }
+        if let Some(r) = self.reset {
+            return if r.after_both_closed {
+                Cause::ResetInTimeWait
+            } else if r.after_close {
+                Cause::ResetAfterClose
+            } else {
+                Cause::Abort
+            };
+        }
+        match (self.client.fin_seq.is_some(), self.server.fin_seq.is_some()) {
+            (true, true) => return Cause::Graceful,
+            (true, false) => {
+                return if self.client.fin_acked {
+                    Cause::CloseWait
+                } else {
+                    Cause::FinUnacked
+                };
+            }
+            (false, true) => {
+                return if self.server.fin_acked {
+                    Cause::CloseWait
+                } else {
+                    Cause::FinUnacked
+                };
+            }
+            (false, false) => {}
+        }
+        if handshake == Handshake::Incomplete {
+            return Cause::HalfOpen;
+        }
+        if reason == EndReason::IdleTimeout {
+            Cause::Idle
+        } else {
+            Cause::Open
+        }
+    }
+
+    /// The connection's record, as of now, ending for `reason`.
+    #[must_use]
+    pub fn record(&self, reason: EndReason) -> ConnectionRecord {
+        let handshake = self.handshake();
+        let cause = self.cause(handshake, reason);
+        ConnectionRecord {
+            id: self.id,
+            client: self.client.addr,
+            server: self.server.addr,
+            start: self.start,
+            end: self.last,
+            handshake,
+            handshake_rtt_ns: self.handshake_rtt,
+            syn_retransmits: self.client.syns.saturating_sub(1),
+            fast_open: self.fast_open,
+            closer: self.closer,
+            reset_by: self.reset.map(|r| r.by),
+            resetter_state: self.reset.map(|r| r.state),
+            cause,
+            client_state: self.client.state,
+            server_state: self.server.state,
+            end_reason: reason,
+            bytes_client: self.client.bytes(),
+            bytes_server: self.server.bytes(),
+            packets_client: self.client.packets,
+            packets_server: self.server.packets,
+            anomalies: self.anomalies,
+            zeek: ZeekSummary::of(&self.zeek),
+        }
+    }
+}
+
+/// Zeek's view of the connection (`conn.log` fields), computed by Zeek's rules in [`crate::zeek`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ZeekSummary {
+    /// Zeek's `ts`: its first packet of the connection.
+    pub start: Timestamp,
+    /// Zeek's `duration`, in nanoseconds.
+    pub duration_ns: u64,
+    pub orig: SocketAddr,
+    pub resp: SocketAddr,
+    pub conn_state: &'static str,
+    pub history: String,
+    pub orig_bytes: u64,
+    pub resp_bytes: u64,
+    pub missed_bytes: u64,
+    pub orig_pkts: u64,
+    pub orig_ip_bytes: u64,
+    pub resp_pkts: u64,
+    pub resp_ip_bytes: u64,
+}
+
+impl ZeekSummary {
+    fn of(z: &ZeekConn) -> ZeekSummary {
+        ZeekSummary {
+            start: z.start(),
+            duration_ns: z.duration(),
+            orig: z.orig(),
+            resp: z.resp(),
+            conn_state: z.conn_state(),
+            history: z.history().to_string(),
+            orig_bytes: z.orig_bytes(),
+            resp_bytes: z.resp_bytes(),
+            missed_bytes: z.missed_bytes(),
+            orig_pkts: z.orig_pkts(),
+            orig_ip_bytes: z.orig_ip_bytes(),
+            resp_pkts: z.resp_pkts(),
+            resp_ip_bytes: z.resp_ip_bytes(),
+        }
+    }
+}
+
+/// Everything known about a connection when the tracker stops following it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConnectionRecord {
+    pub id: u64,
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub handshake: Handshake,
+    /// From the client's last SYN to the server's first SYN-ACK, as seen where the capture was taken.
+    pub handshake_rtt_ns: Option<u64>,
+    pub syn_retransmits: u32,
+    pub fast_open: bool,
+    pub closer: Closer,
+    pub reset_by: Option<Side>,
+    /// The resetter's state when it sent the RST.
+    pub resetter_state: Option<State>,
+    pub cause: Cause,
+    pub client_state: State,
+    pub server_state: State,
+    pub end_reason: EndReason,
+    pub bytes_client: u64,
+    pub bytes_server: u64,
+    pub packets_client: u64,
+    pub packets_server: u64,
+    pub anomalies: Anomalies,
+    pub zeek: ZeekSummary,
+}
+
+impl ConnectionRecord {
+    /// Total packets both ways.
+    #[must_use]
+    pub fn packets(&self) -> u64 {
+        self.packets_client + self.packets_server
+    }
+
+    /// Duration in nanoseconds.
+    #[must_use]
+    pub fn duration_ns(&self) -> u64 {
+        self.end.nanos_since(self.start)
+    }
+}
+
+#[cfg(test)]
+#[path = "connection_tests.rs"]
+mod tests;

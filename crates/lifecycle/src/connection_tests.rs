@@ -1,0 +1,542 @@
+//! Lifecycle tests grouped by the state they exercise (after smoltcp), written as wire transcripts:
+//! `c(...)` is a segment the client sent, `s(...)` one the server sent.
+
+use crate::connection::ConnectionRecord;
+use crate::ending::{Cause, Closer, EndReason, Handshake, Side};
+use crate::segment::{Flags, Segment, Timestamp};
+use crate::seq::Seq;
+use crate::state::State;
+use crate::tracker::{Config, Event, Tracker};
+use std::net::SocketAddr;
+
+const SYN: u8 = Flags::SYN;
+const ACK: u8 = Flags::ACK;
+const FIN: u8 = Flags::FIN;
+const RST: u8 = Flags::RST;
+const PSH: u8 = Flags::PSH;
+const MS: u64 = 1_000_000;
+
+/// A two-endpoint transcript with a virtual clock that advances 1 ms per segment.
+struct Wire {
+    t: Tracker,
+    client: SocketAddr,
+    server: SocketAddr,
+    now: u64,
+}
+
+impl Wire {
+    fn new() -> Wire {
+        Wire::with(Config::default())
+    }
+    fn with(config: Config) -> Wire {
+        Wire {
+            t: Tracker::new(config),
+            client: "10.0.0.1:40000".parse().unwrap(),
+            server: "10.0.0.2:80".parse().unwrap(),
+            now: 1_000 * 1_000 * MS,
+        }
+    }
+    fn send(&mut self, from_client: bool, flags: u8, seq: u32, ack: u32, len: u32) -> &mut Wire {
+        let (src, dst) = if from_client {
+            (self.client, self.server)
+        } else {
+            (self.server, self.client)
+        };
+        let mut seg = Segment::between(src, dst);
+        seg.flags = Flags(flags);
+        seg.seq = Seq(seq);
+        seg.ack = Seq(ack);
+        seg.payload_len = len;
+        self.now += MS;
+        self.t.handle_segment(Timestamp(self.now), &seg);
+        self
+    }
+    fn c(&mut self, flags: u8, seq: u32, ack: u32, len: u32) -> &mut Wire {
+        self.send(true, flags, seq, ack, len)
+    }
+    fn s(&mut self, flags: u8, seq: u32, ack: u32, len: u32) -> &mut Wire {
+        self.send(false, flags, seq, ack, len)
+    }
+    /// Client ISN 100, server ISN 500.
+    fn handshake(&mut self) -> &mut Wire {
+        self.c(SYN, 100, 0, 0)
+            .s(SYN | ACK, 500, 101, 0)
+            .c(ACK, 101, 501, 0)
+    }
+    /// The client sends 10 bytes, the server answers with 20.
+    fn exchange(&mut self) -> &mut Wire {
+        self.c(ACK | PSH, 101, 501, 10)
+            .s(ACK | PSH, 501, 111, 20)
+            .c(ACK, 111, 521, 0)
+    }
+    fn advance(&mut self, nanos: u64) -> &mut Wire {
+        self.now += nanos;
+        self.t.handle_timeout(Timestamp(self.now));
+        self
+    }
+    fn ended(&mut self) -> Vec<ConnectionRecord> {
+        let mut out = Vec::new();
+        while let Some(Event::Ended(r)) = self.t.poll_event() {
+            out.push(*r);
+        }
+        out
+    }
+    /// Ends the capture and returns the one connection.
+    fn finish(&mut self) -> ConnectionRecord {
+        self.t.finish();
+        let mut all = self.ended();
+        assert_eq!(all.len(), 1, "{all:#?}");
+        all.remove(0)
+    }
+}
+
+mod syn_sent {
+    use super::*;
+
+    #[test]
+    fn unanswered_syn_with_retransmission() {
+        let r = Wire::new().c(SYN, 100, 0, 0).c(SYN, 100, 0, 0).finish();
+        assert_eq!(r.handshake, Handshake::Unanswered);
+        assert_eq!(r.cause, Cause::Unanswered);
+        assert_eq!(r.syn_retransmits, 1);
+        assert_eq!(r.client_state, State::SynSent);
+        assert_eq!(r.server_state, State::Closed);
+        assert_eq!(r.reset_by, None);
+    }
+
+    #[test]
+    fn refused_by_rst_acking_isn_plus_one() {
+        let r = Wire::new().c(SYN, 100, 0, 0).s(RST | ACK, 0, 101, 0).finish();
+        assert_eq!(r.handshake, Handshake::Refused);
+        assert_eq!(r.cause, Cause::Refused);
+        assert_eq!(r.reset_by, Some(Side::Server));
+        assert_eq!(r.client_state, State::Closed);
+    }
+
+    #[test]
+    fn rst_with_wrong_ack_does_not_refuse() {
+        // RFC 9293 §3.10.7.3: in SYN-SENT a RST is acceptable only if it acknowledges the SYN.
+        let r = Wire::new().c(SYN, 100, 0, 0).s(RST | ACK, 0, 999, 0).finish();
+        assert_eq!(r.handshake, Handshake::Incomplete);
+        assert_eq!(r.anomalies.out_of_window_rst, 1);
+        assert_eq!(r.reset_by, None);
+    }
+
+    #[test]
+    fn synack_must_ack_isn_plus_one() {
+        let r = Wire::new().c(SYN, 100, 0, 0).s(SYN | ACK, 500, 777, 0).finish();
+        assert_eq!(r.anomalies.bad_synack_ack, 1);
+        assert_eq!(r.handshake, Handshake::Incomplete);
+        assert_eq!(r.cause, Cause::HalfOpen);
+    }
+
+    #[test]
+    fn fast_open_syn_carries_data() {
+        let r = Wire::new()
+            .c(SYN, 100, 0, 30)
+            .s(SYN | ACK, 500, 131, 0)
+            .c(ACK, 131, 501, 0)
+            .finish();
+        assert!(r.fast_open);
+        assert_eq!(r.handshake, Handshake::Complete);
+        assert_eq!(r.bytes_client, 30);
+    }
+
+    #[test]
+    fn simultaneous_open() {
+        let r = Wire::new()
+            .c(SYN, 100, 0, 0)
+            .s(SYN, 500, 0, 0)
+            .c(SYN | ACK, 100, 501, 0)
+            .s(SYN | ACK, 500, 101, 0)
+            .c(ACK, 101, 501, 0)
+            .finish();
+        assert_eq!(r.handshake, Handshake::Simultaneous);
+        assert_eq!(r.client_state, State::Established);
+        assert_eq!(r.server_state, State::Established);
+    }
+}
+
+mod syn_received {
+    use super::*;
+
+    #[test]
+    fn handshake_rtt_and_states() {
+        let r = Wire::new().handshake().finish();
+        assert_eq!(r.handshake, Handshake::Complete);
+        assert_eq!(r.handshake_rtt_ns, Some(MS));
+        assert_eq!(r.client_state, State::Established);
+        assert_eq!(r.server_state, State::Established);
+        assert_eq!(r.cause, Cause::Open);
+    }
+
+    #[test]
+    fn synack_without_final_ack_is_half_open() {
+        let r = Wire::new()
+            .c(SYN, 100, 0, 0)
+            .s(SYN | ACK, 500, 101, 0)
+            .s(SYN | ACK, 500, 101, 0)
+            .finish();
+        assert_eq!(r.handshake, Handshake::Incomplete);
+        assert_eq!(r.cause, Cause::HalfOpen);
+        assert_eq!(r.server_state, State::SynReceived);
+    }
+
+    #[test]
+    fn client_resets_the_synack() {
+        let r = Wire::new()
+            .c(SYN, 100, 0, 0)
+            .s(SYN | ACK, 500, 101, 0)
+            .c(RST, 101, 0, 0)
+            .finish();
+        assert_eq!(r.cause, Cause::Abort);
+        assert_eq!(r.reset_by, Some(Side::Client));
+        assert_eq!(r.resetter_state, Some(State::SynSent));
+    }
+}
+
+mod established {
+    use super::*;
+
+    #[test]
+    fn open_at_end_of_capture() {
+        let r = Wire::new().handshake().exchange().finish();
+        assert_eq!(r.cause, Cause::Open);
+        assert_eq!(r.end_reason, EndReason::EndOfCapture);
+        assert_eq!((r.bytes_client, r.bytes_server), (10, 20));
+        assert_eq!(r.closer, Closer::None);
+    }
+
+    #[test]
+    fn abort_by_server_with_unread_data() {
+        // Seed §7: the server closes with the request unread; Linux sends RST, not FIN.
+        let r = Wire::new()
+            .handshake()
+            .c(ACK | PSH, 101, 501, 10)
+            .s(RST | ACK, 501, 111, 0)
+            .finish();
+        assert_eq!(r.cause, Cause::Abort);
+        assert_eq!(r.reset_by, Some(Side::Server));
+        assert_eq!(r.resetter_state, Some(State::Established));
+        assert_eq!(r.closer, Closer::None);
+        assert_eq!((r.client_state, r.server_state), (State::Closed, State::Closed));
+    }
+
+    #[test]
+    fn out_of_window_rst_is_an_anomaly_not_the_ending() {
+        // RFC 5961 §3.2: a blind RST far from RCV.NXT must not tear the connection down.
+        let r = Wire::new().handshake().exchange().s(RST, 900_000, 0, 0).finish();
+        assert_eq!(r.anomalies.out_of_window_rst, 1);
+        assert_eq!(r.cause, Cause::Open);
+        assert_eq!(r.reset_by, None);
+    }
+
+    #[test]
+    fn idle_timeout_ends_as_idle() {
+        let mut w = Wire::new();
+        w.handshake().exchange().advance(301 * 1_000 * MS);
+        let ended = w.ended();
+        assert_eq!(ended.len(), 1);
+        assert_eq!(ended[0].cause, Cause::Idle);
+        assert_eq!(ended[0].end_reason, EndReason::IdleTimeout);
+    }
+
+    #[test]
+    fn midstream_pickup_picks_the_high_port_as_client() {
+        let mut w = Wire::new();
+        // The first segment seen is the server's data (port 80 -> 40000).
+        w.s(ACK | PSH, 501, 111, 20).c(ACK, 111, 521, 0);
+        let r = w.finish();
+        assert_eq!(r.handshake, Handshake::Midstream);
+        assert_eq!(r.client, "10.0.0.1:40000".parse::<SocketAddr>().unwrap());
+        assert_eq!(r.client_state, State::Established);
+        assert_eq!(r.bytes_server, 20);
+    }
+
+    #[test]
+    fn retransmitted_data_counts_once() {
+        let r = Wire::new()
+            .handshake()
+            .c(ACK | PSH, 101, 501, 10)
+            .c(ACK | PSH, 101, 501, 10)
+            .finish();
+        assert_eq!(r.bytes_client, 10);
+        assert_eq!(r.packets_client, 4);
+    }
+}
+
+mod fin_wait {
+    use super::*;
+
+    #[test]
+    fn four_way_close_client_first() {
+        let mut w = Wire::new();
+        w.handshake().exchange();
+        w.c(FIN | ACK, 111, 521, 0); // client FIN-WAIT-1
+        w.s(ACK, 521, 112, 0); // server CLOSE-WAIT, client FIN-WAIT-2
+        w.s(FIN | ACK, 521, 112, 0); // server LAST-ACK
+        w.c(ACK, 112, 522, 0); // client TIME-WAIT, server CLOSED
+        w.t.finish();
+        let r = w.ended().remove(0);
+        assert_eq!(r.cause, Cause::Graceful);
+        assert_eq!(r.closer, Closer::Client);
+        assert_eq!(r.client_state, State::TimeWait);
+        assert_eq!(r.server_state, State::Closed);
+    }
+
+    #[test]
+    fn time_wait_expires_after_sixty_seconds_only_through_handle_timeout() {
+        let mut w = Wire::new();
+        w.handshake().exchange();
+        w.c(FIN | ACK, 111, 521, 0)
+            .s(FIN | ACK, 521, 112, 0)
+            .c(ACK, 112, 522, 0);
+        w.advance(59 * 1_000 * MS);
+        assert!(w.ended().is_empty(), "still in TIME-WAIT");
+        w.advance(2 * 1_000 * MS);
+        let r = w.ended().remove(0);
+        assert_eq!(r.end_reason, EndReason::TimeWaitExpired);
+        assert_eq!(r.client_state, State::Closed);
+        assert_eq!(r.cause, Cause::Graceful);
+    }
+
+    #[test]
+    fn three_segment_close_server_first() {
+        let mut w = Wire::new();
+        w.handshake().exchange();
+        w.s(FIN | ACK, 521, 111, 0); // server FIN-WAIT-1
+        w.c(FIN | ACK, 111, 522, 0); // client acks and closes at once: CLOSE-WAIT -> LAST-ACK
+        w.s(ACK, 522, 112, 0); // server TIME-WAIT
+        let r = w.finish();
+        assert_eq!(r.closer, Closer::Server);
+        assert_eq!(r.cause, Cause::Graceful);
+        assert_eq!(r.server_state, State::TimeWait);
+        assert_eq!(r.client_state, State::Closed);
+    }
+
+    #[test]
+    fn fin_never_acknowledged() {
+        let r = Wire::new()
+            .handshake()
+            .exchange()
+            .c(FIN | ACK, 111, 521, 0)
+            .finish();
+        assert_eq!(r.cause, Cause::FinUnacked);
+        assert_eq!(r.client_state, State::FinWait1);
+    }
+
+    #[test]
+    fn reset_after_close_when_peer_writes() {
+        // Seed §8: the client gave up and closed; the slow server writes; the client's kernel resets.
+        let mut w = Wire::new();
+        w.handshake().c(ACK | PSH, 101, 501, 10);
+        w.c(FIN | ACK, 111, 501, 0).s(ACK, 501, 112, 0);
+        w.s(ACK | PSH, 501, 112, 13).c(RST, 112, 0, 0);
+        let r = w.finish();
+        assert_eq!(r.cause, Cause::ResetAfterClose);
+        assert_eq!(r.closer, Closer::Client);
+        assert_eq!(r.reset_by, Some(Side::Client));
+        assert_eq!(r.resetter_state, Some(State::FinWait2));
+    }
+}
+
+mod close_wait {
+    use super::*;
+
+    #[test]
+    fn peer_never_closes() {
+        let mut w = Wire::new();
+        w.handshake()
+            .exchange()
+            .c(FIN | ACK, 111, 521, 0)
+            .s(ACK, 521, 112, 0);
+        let r = w.finish();
+        assert_eq!(r.cause, Cause::CloseWait);
+        assert_eq!(r.server_state, State::CloseWait);
+        assert_eq!(r.client_state, State::FinWait2);
+    }
+
+    #[test]
+    fn half_close_then_data_then_fin_is_graceful() {
+        // Seed §4: shutdown(SHUT_WR) by the client; the server keeps sending, then closes.
+        let mut w = Wire::new();
+        w.handshake().c(ACK | PSH, 101, 501, 10).c(FIN | ACK, 111, 501, 0);
+        w.s(ACK | PSH, 501, 112, 1000)
+            .s(ACK | PSH, 1501, 112, 1000)
+            .c(ACK, 112, 2501, 0);
+        w.s(FIN | ACK, 2501, 112, 0).c(ACK, 112, 2502, 0);
+        let r = w.finish();
+        assert_eq!(r.cause, Cause::Graceful);
+        assert_eq!(r.closer, Closer::Client);
+        assert_eq!(r.bytes_server, 2000);
+        assert_eq!(r.client_state, State::TimeWait);
+    }
+}
+
+mod closing {
+    use super::*;
+
+    #[test]
+    fn simultaneous_close_both_hold_time_wait() {
+        let mut w = Wire::new();
+        w.handshake().exchange();
+        w.c(FIN | ACK, 111, 521, 0).s(FIN | ACK, 521, 111, 0); // FINs cross
+        w.c(ACK, 112, 522, 0).s(ACK, 522, 112, 0);
+        let r = w.finish();
+        assert_eq!(r.closer, Closer::Both);
+        assert_eq!(r.cause, Cause::Graceful);
+        assert_eq!(
+            (r.client_state, r.server_state),
+            (State::TimeWait, State::TimeWait)
+        );
+    }
+}
+
+mod time_wait {
+    use super::*;
+
+    #[test]
+    fn new_syn_on_the_tuple_starts_a_new_connection() {
+        let mut w = Wire::new();
+        w.handshake().exchange();
+        w.c(FIN | ACK, 111, 521, 0)
+            .s(FIN | ACK, 521, 112, 0)
+            .c(ACK, 112, 522, 0);
+        w.c(SYN, 90_000, 0, 0)
+            .s(SYN | ACK, 7_000, 90_001, 0)
+            .c(ACK, 90_001, 7_001, 0);
+        let first = w.ended();
+        assert_eq!(first.len(), 1);
+        assert_eq!(first[0].end_reason, EndReason::PortReused);
+        assert_eq!(first[0].cause, Cause::Graceful);
+        let second = w.finish();
+        assert_eq!(second.handshake, Handshake::Complete);
+        assert_eq!(w.t.stats().port_reuses, 1);
+    }
+
+    #[test]
+    fn rst_to_time_wait() {
+        let mut w = Wire::new();
+        w.handshake().exchange();
+        w.c(FIN | ACK, 111, 521, 0)
+            .s(FIN | ACK, 521, 112, 0)
+            .c(ACK, 112, 522, 0);
+        w.s(RST, 522, 0, 0);
+        let r = w.finish();
+        assert_eq!(r.cause, Cause::ResetInTimeWait);
+        assert_eq!(r.client_state, State::Closed);
+    }
+
+    #[test]
+    fn late_retransmission_after_reset_stays_with_the_connection() {
+        let mut w = Wire::new();
+        w.handshake()
+            .exchange()
+            .s(RST | ACK, 521, 111, 0)
+            .s(RST | ACK, 521, 111, 0);
+        let r = w.finish();
+        assert_eq!(r.anomalies.extra_rst, 1);
+        assert_eq!(w.t.stats().connections, 1);
+    }
+}
+
+mod wraparound {
+    use super::*;
+
+    #[test]
+    fn close_across_sequence_wrap() {
+        let isn = u32::MAX - 4;
+        let mut w = Wire::new();
+        w.c(SYN, isn, 0, 0)
+            .s(SYN | ACK, 500, isn.wrapping_add(1), 0)
+            .c(ACK, isn.wrapping_add(1), 501, 0);
+        w.c(ACK | PSH, isn.wrapping_add(1), 501, 10); // data crosses 2^32
+        let fin = isn.wrapping_add(11);
+        w.c(FIN | ACK, fin, 501, 0).s(ACK, 501, fin.wrapping_add(1), 0);
+        w.s(FIN | ACK, 501, fin.wrapping_add(1), 0)
+            .c(ACK, fin.wrapping_add(1), 502, 0);
+        let r = w.finish();
+        assert_eq!(r.bytes_client, 10);
+        assert_eq!(r.cause, Cause::Graceful);
+        assert_eq!(r.client_state, State::TimeWait);
+    }
+}
+
+mod memory {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn cap_evicts_least_recent_and_counts() {
+        let mut t = Tracker::new(Config {
+            max_connections: 2,
+            ..Config::default()
+        });
+        for port in 1..=5u16 {
+            let mut seg = Segment::between(
+                SocketAddr::from(([10, 0, 0, 1], 40_000 + port)),
+                "10.0.0.2:80".parse().unwrap(),
+            );
+            seg.flags = Flags(SYN);
+            t.handle_segment(Timestamp(u64::from(port) * MS), &seg);
+            assert!(t.tracked() <= 2);
+        }
+        assert_eq!(t.stats().evicted, 3);
+        let mut evicted = Vec::new();
+        while let Some(Event::Ended(r)) = t.poll_event() {
+            evicted.push((r.client.port(), r.end_reason));
+        }
+        assert_eq!(
+            evicted,
+            vec![
+                (40_001, EndReason::Evicted),
+                (40_002, EndReason::Evicted),
+                (40_003, EndReason::Evicted)
+            ]
+        );
+    }
+
+    fn arb_segment() -> impl Strategy<Value = (u64, Segment)> {
+        (
+            0u64..10_000_000_000,
+            0u8..4,
+            0u8..4,
+            any::<u8>(),
+            any::<u32>(),
+            any::<u32>(),
+            0u32..3000,
+            any::<u16>(),
+        )
+            .prop_map(|(dt, a, b, flags, seq, ack, len, win)| {
+                let mut seg = Segment::between(
+                    SocketAddr::from(([10, 0, 0, a], 1000 + u16::from(a))),
+                    SocketAddr::from(([10, 0, 0, b], 80)),
+                );
+                seg.flags = Flags(flags);
+                seg.seq = Seq(seq % 4096);
+                seg.ack = Seq(ack % 4096);
+                seg.payload_len = len;
+                seg.window = win;
+                (dt, seg)
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics_and_stays_under_cap(segs in proptest::collection::vec(arb_segment(), 1..300)) {
+            let mut t = Tracker::new(Config { max_connections: 3, ..Config::default() });
+            let mut now = 0u64;
+            let mut ended = 0u64;
+            for (dt, seg) in &segs {
+                now += dt / 1000;
+                t.handle_segment(Timestamp(now), seg);
+                if now % 7 == 0 { t.handle_timeout(Timestamp(now)); }
+                prop_assert!(t.tracked() <= 3);
+                while t.poll_event().is_some() { ended += 1; }
+            }
+            t.finish();
+            while t.poll_event().is_some() { ended += 1; }
+            prop_assert_eq!(ended, t.stats().connections);
+        }
+    }
+}

@@ -1,0 +1,412 @@
+//! What a Linux host reports about its TCP sockets, and the diagnosis built from it.
+//!
+//! Plain data, no I/O: `host` fills [`HostEvidence`] from netlink and `/proc`, `doctor` turns it into a
+//! [`Diagnosis`], and `report` renders that. Keeping both ends here lets `doctor` and `report` stay
+//! ignorant of how the evidence was gathered (and lets tests build evidence by hand).
+
+use crate::state::State;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+
+/// A socket state as Linux numbers it (`include/net/tcp_states.h`).
+///
+/// Linux's names (`TIME_WAIT`) are shown where the kernel is the source; the RFC 9293 names
+/// (`TIME-WAIT`) are the project's vocabulary. `NEW_SYN_RECV` is Linux's request socket: a
+/// connection in SYN-RECEIVED that has no full socket yet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum KernelState {
+    Established,
+    SynSent,
+    SynRecv,
+    FinWait1,
+    FinWait2,
+    TimeWait,
+    Close,
+    CloseWait,
+    LastAck,
+    Listen,
+    Closing,
+    NewSynRecv,
+}
+
+impl KernelState {
+    /// Every state, in the kernel's numeric order.
+    pub const ALL: [KernelState; 12] = [
+        KernelState::Established,
+        KernelState::SynSent,
+        KernelState::SynRecv,
+        KernelState::FinWait1,
+        KernelState::FinWait2,
+        KernelState::TimeWait,
+        KernelState::Close,
+        KernelState::CloseWait,
+        KernelState::LastAck,
+        KernelState::Listen,
+        KernelState::Closing,
+        KernelState::NewSynRecv,
+    ];
+
+    /// The state for the kernel's `TCP_*` number (1 = `TCP_ESTABLISHED` … 12 = `TCP_NEW_SYN_RECV`).
+    #[must_use]
+    pub fn from_number(n: u8) -> Option<KernelState> {
+        Self::ALL.get(usize::from(n).checked_sub(1)?).copied()
+    }
+
+    /// The kernel's `TCP_*` number.
+    #[must_use]
+    pub fn number(self) -> u8 {
+        self as u8 + 1
+    }
+
+    /// This state's bit in an `inet_diag` request's state mask (`1 << TCP_*`).
+    #[must_use]
+    pub fn mask_bit(self) -> u32 {
+        1 << self.number()
+    }
+
+    /// The kernel's name, as `ss` and `/proc/net/tcp` users know it.
+    #[must_use]
+    pub fn linux_name(self) -> &'static str {
+        match self {
+            KernelState::Established => "ESTABLISHED",
+            KernelState::SynSent => "SYN_SENT",
+            KernelState::SynRecv => "SYN_RECV",
+            KernelState::FinWait1 => "FIN_WAIT1",
+            KernelState::FinWait2 => "FIN_WAIT2",
+            KernelState::TimeWait => "TIME_WAIT",
+            KernelState::Close => "CLOSE",
+            KernelState::CloseWait => "CLOSE_WAIT",
+            KernelState::LastAck => "LAST_ACK",
+            KernelState::Listen => "LISTEN",
+            KernelState::Closing => "CLOSING",
+            KernelState::NewSynRecv => "NEW_SYN_RECV",
+        }
+    }
+
+    /// The RFC 9293 state this kernel state stands for (a request socket is SYN-RECEIVED).
+    #[must_use]
+    pub fn rfc_state(self) -> State {
+        match self {
+            KernelState::Established => State::Established,
+            KernelState::SynSent => State::SynSent,
+            KernelState::SynRecv | KernelState::NewSynRecv => State::SynReceived,
+            KernelState::FinWait1 => State::FinWait1,
+            KernelState::FinWait2 => State::FinWait2,
+            KernelState::TimeWait => State::TimeWait,
+            KernelState::Close => State::Closed,
+            KernelState::CloseWait => State::CloseWait,
+            KernelState::LastAck => State::LastAck,
+            KernelState::Listen => State::Listen,
+            KernelState::Closing => State::Closing,
+        }
+    }
+
+    /// The RFC 9293 §3.3.2 name (`TIME-WAIT`), the project's vocabulary.
+    #[must_use]
+    pub fn rfc_name(self) -> &'static str {
+        self.rfc_state().rfc_name()
+    }
+
+    /// Parses a Linux or RFC name, ignoring case and treating `-` and `_` alike
+    /// (`time-wait`, `TIME_WAIT`, `fin-wait-1`, `FIN_WAIT1`, `syn-received`).
+    #[must_use]
+    pub fn parse(name: &str) -> Option<KernelState> {
+        let squash = |s: &str| -> String {
+            s.chars()
+                .filter(|c| *c != '-' && *c != '_')
+                .map(|c| c.to_ascii_uppercase())
+                .collect()
+        };
+        let wanted = squash(name);
+        if wanted == "SYNRECEIVED" {
+            return Some(KernelState::SynRecv);
+        }
+        if wanted == "CLOSED" {
+            return Some(KernelState::Close);
+        }
+        Self::ALL.into_iter().find(|s| squash(s.linux_name()) == wanted)
+    }
+}
+
+/// Which address family a socket was dumped under (a v4-mapped IPv6 socket counts as IPv6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum Family {
+    V4,
+    V6,
+}
+
+/// A process holding a socket open: one file descriptor of one process.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct SocketOwner {
+    pub pid: u32,
+    /// `/proc/<pid>/comm`, as the kernel gives it (may contain any bytes: escape before printing).
+    pub comm: String,
+    pub fd: u32,
+}
+
+/// How long a socket has been quiet, from `tcp_info` (only present when it was asked for).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize)]
+pub struct TcpIdle {
+    /// Milliseconds since data last arrived (`tcpi_last_data_recv`).
+    pub last_data_recv_ms: u32,
+    /// Milliseconds since an ACK last arrived (`tcpi_last_ack_recv`).
+    pub last_ack_recv_ms: u32,
+}
+
+/// One TCP socket as `inet_diag` reports it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SocketRecord {
+    pub family: Family,
+    pub state: KernelState,
+    pub local: SocketAddr,
+    pub remote: SocketAddr,
+    /// Unread bytes; for a listener, the connections waiting in its accept queue.
+    pub recv_q: u32,
+    /// Unacknowledged bytes; for a listener, its backlog (the accept queue's limit).
+    pub send_q: u32,
+    pub uid: u32,
+    /// 0 for sockets no file refers to (TIME-WAIT, request sockets, orphans).
+    pub inode: u64,
+    pub idle: Option<TcpIdle>,
+    /// Empty when no process holds it, or when owners were not looked up (see [`HostEvidence::owners`]).
+    pub owners: Vec<SocketOwner>,
+}
+
+/// Counters since boot, keyed `Section.Name`: `TcpExt.ListenOverflows` (`/proc/net/netstat`),
+/// `Tcp.OutRsts` (`/proc/net/snmp`), `sockstat.TCP.tw` and `sockstat6.TCP6.inuse`.
+#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize)]
+#[serde(transparent)]
+pub struct Counters(pub BTreeMap<String, i64>);
+
+impl Counters {
+    #[must_use]
+    pub fn get(&self, key: &str) -> Option<i64> {
+        self.0.get(key).copied()
+    }
+}
+
+/// Sysctl values keyed by their path under `/proc/sys/net` (`ipv4/tcp_tw_reuse`, `core/somaxconn`),
+/// whitespace-trimmed. Absent keys were not present on this kernel or could not be read.
+#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize)]
+#[serde(transparent)]
+pub struct Sysctls(pub BTreeMap<String, String>);
+
+impl Sysctls {
+    #[must_use]
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(String::as_str)
+    }
+
+    /// The value as one integer (most TCP sysctls).
+    #[must_use]
+    pub fn int(&self, key: &str) -> Option<i64> {
+        self.get(key)?.parse().ok()
+    }
+}
+
+/// A line of `/etc/sysctl.conf` or `/etc/sysctl.d/*.conf` that sets a key worth auditing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ConfLine {
+    pub file: String,
+    /// 1-based.
+    pub line: usize,
+    pub key: String,
+    pub value: String,
+}
+
+/// Evidence that could not be gathered, and why: shown so that an absence is never read as "all well".
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Gap {
+    pub what: String,
+    pub why: String,
+}
+
+/// Whether socket owners were looked up, and for which states.
+#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize)]
+pub struct OwnerLookup {
+    pub states: Vec<KernelState>,
+    /// Sockets in those states with an inode for which no process was found (unreadable `/proc/<pid>/fd`,
+    /// or the process closed it between the dump and the scan).
+    pub unresolved: usize,
+}
+
+/// Everything `host` gathered in one snapshot.
+#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize)]
+pub struct HostEvidence {
+    pub sockets: Vec<SocketRecord>,
+    pub counters: Counters,
+    pub sysctls: Sysctls,
+    pub conf_lines: Vec<ConfLine>,
+    pub owners: OwnerLookup,
+    pub gaps: Vec<Gap>,
+}
+
+/// How much a finding matters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Critical,
+}
+
+/// Something wrong (or worth knowing), with the numbers it rests on, why it happens, and what to do.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub severity: Severity,
+    /// Stable identifier for scripts (`close-wait-holder`, `tw-recycle-configured`, ...).
+    pub code: &'static str,
+    /// One line with the numbers: "java (pid 4121) holds 3210 CLOSE-WAIT sockets to 10.0.3.7:8080".
+    pub summary: String,
+    pub evidence: Vec<String>,
+    pub explanation: String,
+    pub next_step: String,
+}
+
+/// Sockets in one state, per family.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct StateCount {
+    pub state: KernelState,
+    pub v4: u64,
+    pub v6: u64,
+}
+
+/// TIME-WAIT sockets to one remote endpoint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RemoteCount {
+    pub remote: SocketAddr,
+    pub count: u64,
+}
+
+/// TIME-WAIT sockets on one local port, and which side closed first there.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LocalPortCount {
+    pub port: u16,
+    pub count: u64,
+    /// A listener holds this port: this host was the server and closed first. Otherwise the port is
+    /// ephemeral and this host, as a client, closed first.
+    pub listening: bool,
+}
+
+/// Local ports in use towards one (local IP, remote IP, remote port): each such triple can have at
+/// most as many connections as the ephemeral range holds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PortUse {
+    pub local_ip: IpAddr,
+    pub remote: SocketAddr,
+    pub time_wait: u64,
+    pub total: u64,
+    pub range_size: Option<u64>,
+}
+
+/// The TIME-WAIT picture.
+#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize)]
+pub struct TimeWaitSummary {
+    pub total: u64,
+    /// On a listening local port: this host, as the server, closed first.
+    pub closed_first_as_server: u64,
+    /// On an ephemeral local port: this host, as the client, closed first.
+    pub closed_first_as_client: u64,
+    pub by_remote: Vec<RemoteCount>,
+    pub by_local_port: Vec<LocalPortCount>,
+    pub port_use: Vec<PortUse>,
+    pub max_tw_buckets: Option<i64>,
+    pub overflow_since_boot: Option<i64>,
+}
+
+/// CLOSE-WAIT sockets held by one process towards one peer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CloseWaitGroup {
+    /// `None`: no owner found (see [`Diagnosis::gaps`]).
+    pub pid: Option<u32>,
+    pub comm: Option<String>,
+    pub peer_ip: IpAddr,
+    /// The peer's port when this host is the client; `None` when the peers are clients of
+    /// [`CloseWaitGroup::local_port`] (their ports are ephemeral and differ).
+    pub peer_port: Option<u16>,
+    /// The listening port when this host is the server.
+    pub local_port: Option<u16>,
+    pub count: u64,
+    pub unread_bytes: u64,
+    /// The longest `tcpi_last_data_recv` among them, when `tcp_info` was asked for.
+    pub max_idle_ms: Option<u64>,
+    pub fds: Vec<u32>,
+}
+
+/// One listening socket's accept queue.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ListenerUse {
+    pub local: SocketAddr,
+    pub queued: u32,
+    pub backlog: u32,
+    pub owners: Vec<SocketOwner>,
+}
+
+/// A counter with its meaning in one line.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CounterLine {
+    pub name: String,
+    pub value: Option<i64>,
+    pub meaning: &'static str,
+}
+
+/// One audited sysctl: its value, and what it means here.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SysctlLine {
+    pub name: String,
+    pub value: Option<String>,
+    pub ok: bool,
+    pub note: String,
+}
+
+/// What `doctor` concluded from one [`HostEvidence`]; what `report` renders.
+#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize)]
+pub struct Diagnosis {
+    /// Most severe first. Empty means all is well.
+    pub findings: Vec<Finding>,
+    /// Every state, in kernel order, zeros included.
+    pub states: Vec<StateCount>,
+    pub time_wait: TimeWaitSummary,
+    pub close_wait: Vec<CloseWaitGroup>,
+    pub listeners: Vec<ListenerUse>,
+    pub orphans: Option<i64>,
+    pub max_orphans: Option<i64>,
+    pub counters: Vec<CounterLine>,
+    pub sysctls: Vec<SysctlLine>,
+    pub gaps: Vec<Gap>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_round_trip_in_kernel_order() {
+        for (i, s) in KernelState::ALL.into_iter().enumerate() {
+            assert_eq!(usize::from(s.number()), i + 1);
+            assert_eq!(KernelState::from_number(s.number()), Some(s));
+        }
+        assert_eq!(KernelState::from_number(0), None);
+        assert_eq!(KernelState::from_number(13), None);
+        assert_eq!(KernelState::TimeWait.number(), 6);
+        assert_eq!(KernelState::TimeWait.mask_bit(), 1 << 6);
+    }
+
+    #[test]
+    fn parses_linux_and_rfc_names() {
+        assert_eq!(KernelState::parse("TIME_WAIT"), Some(KernelState::TimeWait));
+        assert_eq!(KernelState::parse("time-wait"), Some(KernelState::TimeWait));
+        assert_eq!(KernelState::parse("fin-wait-1"), Some(KernelState::FinWait1));
+        assert_eq!(KernelState::parse("syn-received"), Some(KernelState::SynRecv));
+        assert_eq!(KernelState::parse("closed"), Some(KernelState::Close));
+        assert_eq!(KernelState::parse("bogus"), None);
+    }
+
+    #[test]
+    fn rfc_names_use_hyphens() {
+        assert_eq!(KernelState::CloseWait.rfc_name(), "CLOSE-WAIT");
+        assert_eq!(KernelState::NewSynRecv.rfc_name(), "SYN-RECEIVED");
+        assert_eq!(KernelState::CloseWait.linux_name(), "CLOSE_WAIT");
+    }
+}

@@ -1,0 +1,291 @@
+//! The flow table: every connection in the evidence, with bounded memory.
+//!
+//! The sans-IO contract (after quinn-proto): the caller passes each segment with its timestamp to
+//! [`Tracker::handle_segment`], calls [`Tracker::handle_timeout`] with the current time whenever
+//! [`Tracker::poll_timeout`] says a deadline has passed (or simply every so often), drains ended
+//! connections with [`Tracker::poll_event`], and calls [`Tracker::finish`] when the evidence ends.
+//! TIME-WAIT and idle expiry happen only through `handle_timeout`: the tracker never reads a clock.
+
+use crate::connection::{Applied, Connection, ConnectionRecord};
+use crate::ending::EndReason;
+use crate::segment::{Segment, Timestamp};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::net::SocketAddr;
+
+const SECOND: u64 = 1_000_000_000;
+
+/// Timeouts and limits. Durations are in nanoseconds of capture time.
+#[derive(Clone, Copy, Debug)]
+pub struct Config {
+    /// How long an active closer holds TIME-WAIT. Linux: 60 s (`TCP_TIMEWAIT_LEN`), not 2·MSL = 4 min.
+    pub time_wait: u64,
+    /// A connection with no segment for this long ends as `idle` (Zeek's `tcp_inactivity_timeout`: 5 min).
+    pub idle_timeout: u64,
+    /// A handshake that has not completed after this long ends (Linux gives up a SYN after ~127 s with
+    /// `tcp_syn_retries` = 6).
+    pub handshake_timeout: u64,
+    /// How long a closed or reset connection stays in the table so that late retransmissions and extra
+    /// RSTs are attributed to it rather than starting a midstream connection.
+    pub closed_linger: u64,
+    /// The most connections tracked at once; beyond it the least recently active one is evicted.
+    pub max_connections: usize,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            time_wait: 60 * SECOND,
+            idle_timeout: 300 * SECOND,
+            handshake_timeout: 180 * SECOND,
+            closed_linger: 5 * SECOND,
+            max_connections: 1_000_000,
+        }
+    }
+}
+
+/// Counters over the whole run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct TrackerStats {
+    pub segments: u64,
+    pub connections: u64,
+    pub evicted: u64,
+    pub port_reuses: u64,
+    pub peak_tracked: usize,
+}
+
+/// What the tracker reports.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    /// The tracker stopped following a connection; the record says how it ended.
+    Ended(Box<ConnectionRecord>),
+}
+
+/// A 4-tuple with its two endpoints in a fixed order, so both directions find the same entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct FlowKey(SocketAddr, SocketAddr);
+
+impl FlowKey {
+    fn of(seg: &Segment) -> FlowKey {
+        if seg.src <= seg.dst {
+            FlowKey(seg.src, seg.dst)
+        } else {
+            FlowKey(seg.dst, seg.src)
+        }
+    }
+}
+
+struct Entry {
+    conn: Connection,
+    /// The earliest deadline queued in the timer heap for this entry.
+    queued: Timestamp,
+}
+
+/// The flow table. See the module documentation for the calling contract.
+pub struct Tracker {
+    config: Config,
+    table: HashMap<FlowKey, Entry, foldhash::fast::RandomState>,
+    /// Deadlines, earliest first. Entries go stale when a connection is active again; a stale entry is
+    /// re-queued at the connection's real deadline when it comes up (lazy deletion).
+    timers: BinaryHeap<Reverse<(Timestamp, FlowKey, u64)>>,
+    events: VecDeque<Event>,
+    next_id: u64,
+    now: Timestamp,
+    stats: TrackerStats,
+}
+
+impl std::fmt::Debug for Tracker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tracker")
+            .field("tracked", &self.table.len())
+            .field("stats", &self.stats)
+            .finish()
+    }
+}
+
+impl Default for Tracker {
+    fn default() -> Tracker {
+        Tracker::new(Config::default())
+    }
+}
+
+impl Tracker {
+    #[must_use]
+    pub fn new(config: Config) -> Tracker {
+        Tracker {
+            config: Config {
+                max_connections: config.max_connections.max(1),
+                ..config
+            },
+            table: HashMap::default(),
+            timers: BinaryHeap::new(),
+            events: VecDeque::new(),
+            next_id: 0,
+            now: Timestamp(0),
+            stats: TrackerStats::default(),
+        }
+    }
+
+    #[must_use]
+    pub fn stats(&self) -> TrackerStats {
+        self.stats
+    }
+
+    /// Connections tracked right now.
+    #[must_use]
+    pub fn tracked(&self) -> usize {
+        self.table.len()
+    }
+
+    /// Applies one observed segment.
+    pub fn handle_segment(&mut self, now: Timestamp, seg: &Segment) {
+        self.stats.segments += 1;
+        if now > self.now {
+            self.now = now;
+        }
+        let key = FlowKey::of(seg);
+        if let Some(entry) = self.table.get_mut(&key) {
+            match entry.conn.handle_segment(seg, now) {
+                Applied::Ok => {
+                    let due = Self::deadline(&self.config, &entry.conn);
+                    if due < entry.queued {
+                        entry.queued = due;
+                        self.timers.push(Reverse((due, key, entry.conn.id)));
+                    }
+                    return;
+                }
+                Applied::NewConnection => {
+                    self.stats.port_reuses += 1;
+                    self.end(key, EndReason::PortReused);
+                }
+            }
+        }
+        if self.table.len() >= self.config.max_connections {
+            self.evict_one();
+        }
+        let conn = Connection::new(self.next_id, seg, now);
+        self.next_id += 1;
+        self.stats.connections += 1;
+        let due = Self::deadline(&self.config, &conn);
+        self.timers.push(Reverse((due, key, conn.id)));
+        self.table.insert(key, Entry { conn, queued: due });
+        self.stats.peak_tracked = self.stats.peak_tracked.max(self.table.len());
+        if self.timers.len() > 4 * self.table.len() + 1024 {
+            self.rebuild_timers();
+        }
+    }
+
+    /// When the connection should stop being tracked if nothing else arrives.
+    fn deadline(config: &Config, conn: &Connection) -> Timestamp {
+        if conn.finished() {
+            return match conn.time_wait_since() {
+                Some(t) => t.plus_nanos(config.time_wait),
+                None => conn.last_seen().plus_nanos(config.closed_linger),
+            };
+        }
+        let timeout = if conn.established() {
+            config.idle_timeout
+        } else {
+            config.handshake_timeout
+        };
+        conn.last_seen().plus_nanos(timeout)
+    }
+
+    /// The earliest time at which [`Tracker::handle_timeout`] has work to do.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Timestamp> {
+        self.timers.peek().map(|Reverse((t, _, _))| *t)
+    }
+
+    /// Ends every connection whose deadline is at or before `now`: TIME-WAIT expiry, idle and handshake
+    /// timeouts, the quiet period after a close.
+    pub fn handle_timeout(&mut self, now: Timestamp) {
+        if now > self.now {
+            self.now = now;
+        }
+        while let Some(&Reverse((due, key, id))) = self.timers.peek() {
+            if due > now {
+                break;
+            }
+            self.timers.pop();
+            let Some(entry) = self.table.get_mut(&key) else {
+                continue;
+            };
+            if entry.conn.id != id {
+                continue;
+            }
+            let real = Self::deadline(&self.config, &entry.conn);
+            if real > now {
+                entry.queued = real;
+                self.timers.push(Reverse((real, key, id)));
+                continue;
+            }
+            let reason = if entry.conn.time_wait_since().is_some() {
+                entry.conn.expire_time_wait(real);
+                EndReason::TimeWaitExpired
+            } else if entry.conn.finished() {
+                EndReason::Closed
+            } else {
+                EndReason::IdleTimeout
+            };
+            self.end(key, reason);
+        }
+    }
+
+    /// The next ended connection, if any.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// The evidence ended: every connection still tracked ends as it stands, oldest first.
+    pub fn finish(&mut self) {
+        let mut rest: Vec<(FlowKey, Entry)> = self.table.drain().collect();
+        rest.sort_by_key(|(_, e)| (e.conn.start(), e.conn.id));
+        for (_, e) in rest {
+            self.events
+                .push_back(Event::Ended(Box::new(e.conn.record(EndReason::EndOfCapture))));
+        }
+        self.timers.clear();
+    }
+
+    fn end(&mut self, key: FlowKey, reason: EndReason) {
+        if let Some(e) = self.table.remove(&key) {
+            self.events
+                .push_back(Event::Ended(Box::new(e.conn.record(reason))));
+        }
+    }
+
+    /// Evicts the connection with the earliest real deadline (the least recently active, roughly).
+    fn evict_one(&mut self) {
+        while let Some(Reverse((_, key, id))) = self.timers.pop() {
+            let Some(entry) = self.table.get_mut(&key) else {
+                continue;
+            };
+            if entry.conn.id != id {
+                continue;
+            }
+            let real = Self::deadline(&self.config, &entry.conn);
+            if real > entry.queued {
+                // Stale: the connection was active since; queue it at its real deadline and look again.
+                entry.queued = real;
+                self.timers.push(Reverse((real, key, id)));
+                continue;
+            }
+            self.stats.evicted += 1;
+            self.end(key, EndReason::Evicted);
+            return;
+        }
+    }
+
+    /// Drops stale timer entries so the heap stays proportional to the table.
+    fn rebuild_timers(&mut self) {
+        self.timers = self
+            .table
+            .iter_mut()
+            .map(|(k, e)| {
+                e.queued = Self::deadline(&self.config, &e.conn);
+                Reverse((e.queued, *k, e.conn.id))
+            })
+            .collect();
+    }
+}

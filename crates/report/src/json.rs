@@ -1,0 +1,82 @@
+//! JSON lines: one object per connection, schema `tcpdoctor.connection/1`.
+//!
+//! Field names and values are a public interface for scripts: add fields, never rename or remove
+//! them without a new schema version.
+
+use lifecycle::{Anomalies, ConnectionRecord, endpoint_string};
+use serde::Serialize;
+use std::io::{self, Write};
+
+/// The schema name, the first key of every object.
+pub const SCHEMA: &str = "tcpdoctor.connection/1";
+
+#[derive(Serialize)]
+struct Connection<'a> {
+    schema: &'static str,
+    client: String,
+    server: String,
+    family: &'static str,
+    start: f64,
+    end: f64,
+    duration: f64,
+    handshake: &'static str,
+    handshake_rtt: Option<f64>,
+    syn_retransmits: u32,
+    fast_open: bool,
+    closer: &'static str,
+    reset_by: &'static str,
+    resetter_state: Option<&'static str>,
+    cause: &'static str,
+    client_state: &'static str,
+    server_state: &'static str,
+    end_reason: &'static str,
+    bytes_client: u64,
+    bytes_server: u64,
+    packets: u64,
+    packets_client: u64,
+    packets_server: u64,
+    zeek_conn_state: &'static str,
+    zeek_history: &'a str,
+    zeek_orig: String,
+    anomalies: &'a Anomalies,
+}
+
+/// Seconds with microsecond precision, as captures have.
+fn secs(ns: u64) -> f64 {
+    (ns / 1_000) as f64 / 1e6
+}
+
+/// Writes one connection as a JSON line.
+pub fn write_connection(out: &mut impl Write, r: &ConnectionRecord) -> io::Result<()> {
+    let obj = Connection {
+        schema: SCHEMA,
+        client: endpoint_string(r.client),
+        server: endpoint_string(r.server),
+        family: if r.client.is_ipv4() { "ipv4" } else { "ipv6" },
+        start: secs(r.start.0),
+        end: secs(r.end.0),
+        duration: secs(r.duration_ns()),
+        handshake: r.handshake.name(),
+        handshake_rtt: r.handshake_rtt_ns.map(secs),
+        syn_retransmits: r.syn_retransmits,
+        fast_open: r.fast_open,
+        closer: r.closer.name(),
+        reset_by: r.reset_by.map_or("none", |s| s.name()),
+        resetter_state: r.resetter_state.map(|s| s.rfc_name()),
+        cause: r.cause.name(),
+        client_state: r.client_state.rfc_name(),
+        server_state: r.server_state.rfc_name(),
+        end_reason: r.end_reason.name(),
+        bytes_client: r.bytes_client,
+        bytes_server: r.bytes_server,
+        packets: r.packets(),
+        packets_client: r.packets_client,
+        packets_server: r.packets_server,
+        zeek_conn_state: r.zeek.conn_state,
+        zeek_history: &r.zeek.history,
+        zeek_orig: endpoint_string(r.zeek.orig),
+        anomalies: &r.anomalies,
+    };
+    serde_json::to_writer(&mut *out, &obj).map_err(io::Error::from)?;
+    out.write_all(b"\n")
+}

@@ -1,0 +1,276 @@
+//! The default `analyze` output, for a person: connections by cause, the problems with examples and the
+//! seed's explanation, and the facts about the capture itself.
+//!
+//! [`Summary`] keeps counts and at most [`EXAMPLES`] examples per cause, so its memory does not grow with
+//! the capture.
+
+use crate::connections::{seconds, time};
+use crate::safe;
+use lifecycle::{Cause, Closer, ConnectionRecord, Side, endpoint_string};
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+/// Examples kept per cause.
+pub const EXAMPLES: usize = 3;
+
+/// What the reader of the capture saw, as plain data (the binary fills it from `capture` and `packet`).
+#[derive(Clone, Debug, Default)]
+pub struct CaptureFacts {
+    /// The inputs, as named on the command line.
+    pub inputs: Vec<String>,
+    pub frames: u64,
+    pub bytes: u64,
+    pub tcp_segments: u64,
+    /// Frames that gave no TCP segment, by reason (`not TCP`, `IP fragment (not reassembled)`, ...).
+    pub skipped: Vec<(String, u64)>,
+    /// Link types and their frame counts.
+    pub link_types: Vec<(String, u64)>,
+    pub first: Option<u64>,
+    pub last: Option<u64>,
+    /// Connections pushed out by the memory cap.
+    pub evicted: u64,
+    pub max_connections: usize,
+    pub peak_tracked: usize,
+    pub port_reuses: u64,
+    /// Errors that stopped reading an input (damaged or truncated captures).
+    pub errors: Vec<String>,
+}
+
+/// Counts and examples over every connection.
+#[derive(Debug, Default)]
+pub struct Summary {
+    total: u64,
+    by_cause: BTreeMap<Cause, u64>,
+    examples: BTreeMap<Cause, Vec<ConnectionRecord>>,
+    graceful_closer: [u64; 3],
+    reset_by: [u64; 2],
+    anomalies: u64,
+    syn_retransmits: u64,
+}
+
+impl Summary {
+    /// Adds one connection.
+    pub fn add(&mut self, r: &ConnectionRecord) {
+        self.total += 1;
+        *self.by_cause.entry(r.cause).or_default() += 1;
+        if r.cause == Cause::Graceful {
+            match r.closer {
+                Closer::Client => self.graceful_closer[0] += 1,
+                Closer::Server => self.graceful_closer[1] += 1,
+                Closer::Both | Closer::None => self.graceful_closer[2] += 1,
+            }
+        }
+        match r.reset_by {
+            Some(Side::Client) => self.reset_by[0] += 1,
+            Some(Side::Server) => self.reset_by[1] += 1,
+            None => {}
+        }
+        self.anomalies += r.anomalies.total();
+        self.syn_retransmits += u64::from(r.syn_retransmits);
+        let ex = self.examples.entry(r.cause).or_default();
+        if ex.len() < EXAMPLES {
+            ex.push(r.clone());
+        }
+    }
+
+    /// Connections seen.
+    #[must_use]
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+
+    /// Writes the whole summary.
+    pub fn write(&self, out: &mut impl Write, facts: &CaptureFacts) -> io::Result<()> {
+        let names: Vec<_> = facts
+            .inputs
+            .iter()
+            .map(|n| safe::terminal(n).into_owned())
+            .collect();
+        writeln!(out, "tcpdoctor analyze {}", names.join(" "))?;
+        let span = match (facts.first, facts.last) {
+            (Some(a), Some(b)) => format!(
+                " over {} s ({} to {})",
+                seconds(b.saturating_sub(a)),
+                time(a),
+                time(b)
+            ),
+            _ => String::new(),
+        };
+        writeln!(
+            out,
+            "{} TCP connections in {} TCP segments{span}",
+            self.total, facts.tcp_segments
+        )?;
+        writeln!(out)?;
+        self.write_causes(out)?;
+        self.write_problems(out)?;
+        write_facts(out, facts, self.anomalies)
+    }
+
+    fn write_causes(&self, out: &mut impl Write) -> io::Result<()> {
+        writeln!(out, "Connections by cause")?;
+        if self.total == 0 {
+            writeln!(out, "  (no TCP connection in the input)")?;
+        }
+        for (cause, n) in &self.by_cause {
+            let note = match cause {
+                Cause::Graceful => format!(
+                    "closed first by the client {}, by the server {}, simultaneously {}; the first closer holds TIME-WAIT",
+                    self.graceful_closer[0], self.graceful_closer[1], self.graceful_closer[2]
+                ),
+                _ => headline(*cause).to_string(),
+            };
+            writeln!(out, "  {:<20} {:>8}  {}", cause.name(), n, note)?;
+        }
+        writeln!(out)
+    }
+
+    fn write_problems(&self, out: &mut impl Write) -> io::Result<()> {
+        let problems: Vec<_> = self.by_cause.iter().filter(|(c, _)| c.is_problem()).collect();
+        if problems.is_empty() {
+            writeln!(
+                out,
+                "Problems: none. Every connection opened and closed cleanly or is still open."
+            )?;
+            return writeln!(out);
+        }
+        writeln!(out, "Problems")?;
+        for (cause, n) in problems {
+            writeln!(out, "  {} x{}: {}", cause.name(), n, headline(*cause))?;
+            for line in explanation(*cause) {
+                writeln!(out, "    {line}")?;
+            }
+            for r in self.examples.get(cause).into_iter().flatten() {
+                writeln!(out, "    e.g. {}", example(r))?;
+            }
+            writeln!(out)?;
+        }
+        Ok(())
+    }
+}
+
+fn write_facts(out: &mut impl Write, f: &CaptureFacts, anomalies: u64) -> io::Result<()> {
+    writeln!(out, "Capture")?;
+    let links: Vec<_> = f.link_types.iter().map(|(n, c)| format!("{n} {c}")).collect();
+    writeln!(
+        out,
+        "  frames {} ({} bytes), link types: {}",
+        f.frames,
+        f.bytes,
+        links.join(", ")
+    )?;
+    let mut skipped: Vec<_> = f
+        .skipped
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect();
+    if skipped.is_empty() {
+        skipped.push("none".into());
+    }
+    writeln!(
+        out,
+        "  TCP segments {}; frames without one: {}",
+        f.tcp_segments,
+        skipped.join(", ")
+    )?;
+    writeln!(
+        out,
+        "  anomalies {anomalies} (out-of-window RSTs, bad SYN-ACKs, ...: see --json); port reuses {}",
+        f.port_reuses
+    )?;
+    writeln!(
+        out,
+        "  connections tracked at most {} at once (cap {}); evicted by the cap: {}",
+        f.peak_tracked, f.max_connections, f.evicted
+    )?;
+    for e in &f.errors {
+        writeln!(out, "  input error: {}", safe::terminal(e))?;
+    }
+    Ok(())
+}
+
+/// One line per cause.
+#[must_use]
+pub fn headline(cause: Cause) -> &'static str {
+    match cause {
+        Cause::Graceful => "closed by FIN from both sides",
+        Cause::Refused => "SYN answered by RST: nothing listening (connection refused)",
+        Cause::Unanswered => "SYN never answered (connect timeout)",
+        Cause::Abort => "reset by a side that had not closed (seed §7)",
+        Cause::ResetAfterClose => "a side that had closed answered later data with RST (seed §8)",
+        Cause::CloseWait => "one side closed; the other never did: CLOSE-WAIT (seed §6)",
+        Cause::FinUnacked => "a FIN was never acknowledged",
+        Cause::ResetInTimeWait => "RST after both FINs: a TIME-WAIT socket killed early",
+        Cause::HalfOpen => "SYN and SYN-ACK, but the handshake never completed",
+        Cause::Open => "still established at the end of the capture",
+        Cause::Idle => "no segment for longer than the idle timeout",
+    }
+}
+
+/// The two-line explanation, from the seed (corrected per SEED-NOTES.md).
+#[must_use]
+pub fn explanation(cause: Cause) -> [&'static str; 2] {
+    match cause {
+        Cause::Refused => [
+            "The server host answered the SYN with RST: no socket listens on that address and port.",
+            "The client saw ECONNREFUSED \"connection refused\"; check the service is running and bound there.",
+        ],
+        Cause::Unanswered => [
+            "No SYN-ACK and no RST came back: a firewall dropped the SYN or the host is unreachable.",
+            "The client retransmitted the SYN and then saw a connect timeout (ETIMEDOUT).",
+        ],
+        Cause::Abort => [
+            "The resetter sent RST without FIN: it closed with unread data (TCPAbortOnClose), used SO_LINGER 0,",
+            "or its process died. Its peer saw \"connection reset by peer\" (ECONNRESET) on its next read or write.",
+        ],
+        Cause::ResetAfterClose => [
+            "The resetter had already closed (FIN); when its peer still wrote, its kernel answered with RST.",
+            "The writer saw \"connection reset by peer\" or EPIPE: typically the resetter's timeout fired first.",
+        ],
+        Cause::CloseWait => [
+            "The peer that did not close acknowledged the FIN but its application never called close():",
+            "its socket sits in CLOSE-WAIT until it does. Look at that program's error paths.",
+        ],
+        Cause::FinUnacked => [
+            "A FIN was sent and never acknowledged before the capture ended: the closer is in FIN-WAIT-1,",
+            "its peer may be gone, or the capture stopped just then.",
+        ],
+        Cause::ResetInTimeWait => [
+            "A RST arrived after both sides had closed; Linux (tcp_rfc1337 = 0) drops the TIME-WAIT socket on it.",
+            "Harmless unless a delayed segment of the old connection then reaches a new one on the same ports.",
+        ],
+        Cause::HalfOpen => [
+            "The server answered the SYN but the client never completed the handshake: the server holds a",
+            "SYN-RECV entry (a SYN flood looks like this; syncookies protect the listen queue).",
+        ],
+        Cause::Idle => [
+            "Nothing was sent for longer than the idle timeout and no side closed: a dead peer, or a NAT or",
+            "firewall that forgot the flow. Keep-alives or application timeouts close such connections.",
+        ],
+        Cause::Graceful | Cause::Open => ["", ""],
+    }
+}
+
+/// One example connection, in words.
+fn example(r: &ConnectionRecord) -> String {
+    let who = match (r.reset_by, r.resetter_state) {
+        (Some(side), Some(state)) => format!(", {} reset in {}", side.name(), state),
+        _ => String::new(),
+    };
+    let closer = match r.closer {
+        Closer::None => String::new(),
+        c => format!(", {} closed first", c.name()),
+    };
+    format!(
+        "{} -> {} at {}, {} s{closer}{who}, {} B sent / {} B received by the client, final {} / {}",
+        endpoint_string(r.client),
+        endpoint_string(r.server),
+        time(r.start.0),
+        seconds(r.duration_ns()),
+        r.bytes_client,
+        r.bytes_server,
+        r.client_state,
+        r.server_state
+    )
+}

@@ -1,0 +1,75 @@
+//! Where `analyze` sends each ended connection: the summary, the table, JSON lines or a Zeek conn.log.
+
+use lifecycle::{ConnectionRecord, Timestamp};
+use report::{CaptureFacts, Summary};
+use std::io::{self, Write};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The output format chosen on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Summary,
+    Connections,
+    Json,
+    Zeek,
+}
+
+/// A renderer fed one connection at a time, then the facts at the end.
+pub struct Sink<W: Write> {
+    format: Format,
+    out: W,
+    summary: Summary,
+    started: bool,
+}
+
+fn wall_clock() -> Timestamp {
+    let ns = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    Timestamp(u64::try_from(ns).unwrap_or(u64::MAX))
+}
+
+impl<W: Write> Sink<W> {
+    pub fn new(format: Format, out: W) -> Sink<W> {
+        Sink {
+            format,
+            out,
+            summary: Summary::default(),
+            started: false,
+        }
+    }
+
+    pub fn connection(&mut self, r: &ConnectionRecord) -> io::Result<()> {
+        if !self.started {
+            self.started = true;
+            match self.format {
+                Format::Connections => report::connections::write_header(&mut self.out)?,
+                Format::Zeek => report::zeek_log::write_header(&mut self.out, wall_clock())?,
+                Format::Summary | Format::Json => {}
+            }
+        }
+        match self.format {
+            Format::Summary => {
+                self.summary.add(r);
+                Ok(())
+            }
+            Format::Connections => report::connections::write_connection(&mut self.out, r),
+            Format::Json => report::json::write_connection(&mut self.out, r),
+            Format::Zeek => report::zeek_log::write_connection(&mut self.out, r),
+        }
+    }
+
+    pub fn finish(mut self, facts: &CaptureFacts) -> io::Result<()> {
+        match self.format {
+            Format::Summary => self.summary.write(&mut self.out, facts)?,
+            Format::Zeek => {
+                if !self.started {
+                    report::zeek_log::write_header(&mut self.out, wall_clock())?;
+                }
+                report::zeek_log::write_footer(&mut self.out, wall_clock())?;
+            }
+            Format::Connections | Format::Json => {}
+        }
+        self.out.flush()
+    }
+}
