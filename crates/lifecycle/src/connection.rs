@@ -87,7 +87,15 @@ pub struct Connection {
     reset: Option<Reset>,
     anomalies: Anomalies,
     zeek: ZeekConn,
+    /// Zeek connections on this 4-tuple that Zeek ended while this connection went on.
+    zeek_earlier: Vec<ZeekSummary>,
+    /// Zeek connections beyond [`MAX_ZEEK_SPLITS`], counted only.
+    zeek_dropped: u32,
 }
+
+/// Earlier Zeek connections kept per connection: bounds memory for a long connection that Zeek splits
+/// again and again (every idle period of its inactivity timeout).
+const MAX_ZEEK_SPLITS: usize = 8;
 
 /// What the tracker must do after a segment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -130,6 +138,8 @@ impl Connection {
             reset: None,
             anomalies: Anomalies::default(),
             zeek: ZeekConn::new(seg, now),
+            zeek_earlier: Vec::new(),
+            zeek_dropped: 0,
         };
         conn.zeek.observe(seg, now);
         if !seg.flags.syn() {
@@ -174,9 +184,24 @@ impl Connection {
         if seg.flags.syn() && !seg.flags.ack() && !seg.flags.rst() && self.is_new_syn(from, seg) {
             return Applied::NewConnection;
         }
-        self.zeek.observe(seg, now);
+        self.observe_zeek(seg, now);
         self.apply(seg, now);
         Applied::Ok
+    }
+
+    /// Zeek's view ends a connection on its own timers and its own port-reuse test, which need not
+    /// agree with ours (it splits a one-sided connection after 5 s, for example): when it does, the
+    /// finished Zeek connection is kept beside this one so that the conn.log has every row Zeek would.
+    fn observe_zeek(&mut self, seg: &Segment, now: Timestamp) {
+        if self.zeek.expired(now) || self.zeek.is_reuse(seg) {
+            let done = std::mem::replace(&mut self.zeek, ZeekConn::new(seg, now));
+            if self.zeek_earlier.len() < MAX_ZEEK_SPLITS {
+                self.zeek_earlier.push(ZeekSummary::of(&done));
+            } else {
+                self.zeek_dropped += 1;
+            }
+        }
+        self.zeek.observe(seg, now);
     }
 
     /// A SYN that cannot belong to this connection: the old one is over (closed, reset, TIME-WAIT,
@@ -250,7 +275,7 @@ impl Connection {
         if receiver.state == State::SynSent {
             // Only a RST that acknowledges our SYN resets SYN-SENT.
             return match receiver.isn {
-                Some(isn) => seg.flags.ack() && seg.ack == isn.add(1),
+                Some(isn) => seg.flags.ack() && seg.ack == isn.plus(1),
                 None => true,
             };
         }
@@ -329,7 +354,7 @@ impl Connection {
         // acknowledge the data the SYN carried.
         let valid = peer
             .isn
-            .is_none_or(|isn| seg.ack == isn.add(1) || seg.ack == isn.add(1 + syn_data));
+            .is_none_or(|isn| seg.ack == isn.plus(1) || seg.ack == isn.plus(1 + syn_data));
         let last_syn = peer.last_syn_at;
         if !valid {
             self.anomalies.bad_synack_ack += 1;
@@ -396,7 +421,7 @@ impl Connection {
         me.note_sent(seg.seq, seg.payload_len, seg.flags.syn(), end);
         if seg.payload_len > 0 {
             if let Some(fin) = me.fin_seq
-                && fin.precedes(seg.seq.add(seg.payload_len))
+                && fin.precedes(seg.seq.plus(seg.payload_len))
             {
                 self.anomalies.data_after_fin += 1;
             }
@@ -412,7 +437,7 @@ impl Connection {
         if me.fin_seq.is_some() {
             return; // A retransmitted FIN.
         }
-        let fin = seg.seq.add(seg.payload_len + u32::from(seg.flags.syn()));
+        let fin = seg.seq.plus(seg.payload_len + u32::from(seg.flags.syn()));
         me.fin_seq = Some(fin);
         me.fin_at = Some(now);
         let peer_fin_unseen = peer
@@ -564,6 +589,8 @@ impl Connection {
             packets_server: self.server.packets,
             anomalies: self.anomalies,
             zeek: ZeekSummary::of(&self.zeek),
+            zeek_earlier: self.zeek_earlier.clone(),
+            zeek_dropped: self.zeek_dropped,
         }
     }
 }
@@ -634,7 +661,12 @@ pub struct ConnectionRecord {
     pub packets_client: u64,
     pub packets_server: u64,
     pub anomalies: Anomalies,
+    /// Zeek's view of the connection's last part (all of it, unless Zeek split it).
     pub zeek: ZeekSummary,
+    /// Earlier Zeek connections on this 4-tuple that Zeek ended while this one went on, oldest first.
+    pub zeek_earlier: Vec<ZeekSummary>,
+    /// Zeek connections split off beyond those kept in `zeek_earlier`.
+    pub zeek_dropped: u32,
 }
 
 impl ConnectionRecord {

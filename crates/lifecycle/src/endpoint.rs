@@ -82,8 +82,8 @@ impl Endpoint {
     pub fn note_sent(&mut self, seq: Seq, payload_len: u32, syn: bool, end: Seq) {
         self.next_seq = Some(self.next_seq.map_or(end, |n| n.max_seq(end)));
         if payload_len > 0 {
-            let first = if syn { seq.add(1) } else { seq };
-            let last = first.add(payload_len);
+            let first = if syn { seq.plus(1) } else { seq };
+            let last = first.plus(payload_len);
             self.data_start = Some(
                 self.data_start
                     .map_or(first, |s| if first.precedes(s) { first } else { s }),

@@ -272,10 +272,15 @@ pub struct StateCount {
     pub v6: u64,
 }
 
-/// TIME-WAIT sockets to one remote endpoint.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// TIME-WAIT sockets towards one peer: a remote endpoint when this host was the client, or the
+/// clients at one IP of one listening port when this host was the server (their ports all differ).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct RemoteCount {
-    pub remote: SocketAddr,
+    pub remote_ip: IpAddr,
+    /// The remote port when this host was the client.
+    pub remote_port: Option<u16>,
+    /// The listening port when this host was the server.
+    pub local_port: Option<u16>,
     pub count: u64,
 }
 
@@ -284,9 +289,10 @@ pub struct RemoteCount {
 pub struct LocalPortCount {
     pub port: u16,
     pub count: u64,
-    /// A listener holds this port: this host was the server and closed first. Otherwise the port is
-    /// ephemeral and this host, as a client, closed first.
-    pub listening: bool,
+    /// This host was the server on this port (a listener holds it, or it lies outside the ephemeral
+    /// range while the peers' ports lie inside) and closed first. Otherwise this host, as a client on
+    /// an ephemeral port, closed first.
+    pub server: bool,
 }
 
 /// Local ports in use towards one (local IP, remote IP, remote port): each such triple can have at

@@ -127,7 +127,7 @@ impl Segment {
     /// The sequence number just past this segment.
     #[must_use]
     pub fn seq_end(&self) -> Seq {
-        self.seq.add(self.seq_len())
+        self.seq.plus(self.seq_len())
     }
 
     /// A builder for tests and generators: a bare segment between two endpoints.

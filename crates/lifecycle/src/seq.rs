@@ -13,7 +13,7 @@ pub struct Seq(pub u32);
 impl Seq {
     /// `self + n` modulo 2^32.
     #[must_use]
-    pub fn add(self, n: u32) -> Seq {
+    pub fn plus(self, n: u32) -> Seq {
         Seq(self.0.wrapping_add(n))
     }
 
@@ -68,7 +68,7 @@ mod tests {
     #[test]
     fn wraps_around() {
         let a = Seq(u32::MAX - 1);
-        assert_eq!(a.add(3), Seq(1));
+        assert_eq!(a.plus(3), Seq(1));
         assert!(a.precedes(Seq(1)));
         assert!(!Seq(1).precedes(a));
         assert_eq!(a.distance(Seq(1)), 3);
@@ -86,7 +86,7 @@ mod tests {
         #[test]
         fn add_then_distance(a: u32, n in 0u32..(1 << 31)) {
             let s = Seq(a);
-            prop_assert_eq!(s.distance(s.add(n)), i64::from(n));
+            prop_assert_eq!(s.distance(s.plus(n)), i64::from(n));
         }
 
         #[test]
@@ -98,8 +98,8 @@ mod tests {
 
         #[test]
         fn precedes_agrees_with_small_steps(a: u32, n in 1u32..(1 << 31)) {
-            prop_assert!(Seq(a).precedes(Seq(a).add(n)));
-            prop_assert!(Seq(a).add(n).precedes_or_eq(Seq(a).add(n)));
+            prop_assert!(Seq(a).precedes(Seq(a).plus(n)));
+            prop_assert!(Seq(a).plus(n).precedes_or_eq(Seq(a).plus(n)));
         }
 
         #[test]

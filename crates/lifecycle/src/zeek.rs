@@ -365,7 +365,7 @@ impl Endpoint {
         (u64::from(wraps) << 32) + u64::from(seq)
     }
 
-    fn to_relative(&self, seq: u32, wraps: u32) -> u64 {
+    fn relative_of(&self, seq: u32, wraps: u32) -> u64 {
         Self::full(seq, wraps).wrapping_sub(u64::from(self.start_seq))
     }
 
@@ -391,7 +391,7 @@ impl Endpoint {
             // Zeek returns the int32 through a uint64_t: negative values sign-extend.
             return (i64::from(d) as u64, d < 0);
         }
-        (self.to_relative(cur, wraps), false)
+        (self.relative_of(cur, wraps), false)
     }
 
     fn set_state(&mut self, new: St, peer_state: St, inactivity: &mut u64) {
@@ -1150,7 +1150,7 @@ impl ZeekConn {
     /// `TCP_Reassembler::DataSent` (the parts that decide gaps).
     fn data_sent(&mut self, side: usize, seq: u64, len: u64) {
         let e = &mut self.ep[side];
-        let ack = e.to_relative(e.ack_seq, e.ack_wraps);
+        let ack = e.relative_of(e.ack_seq, e.ack_wraps);
         let (mut seq, mut len) = (seq, len);
         let upper = seq.saturating_add(len);
         if seq < ack {
@@ -1229,9 +1229,8 @@ impl ZeekConn {
         let last = Endpoint::full(e.last_seq, e.seq_wraps);
         let ack = Endpoint::full(e.ack_seq, e.ack_wraps);
         let mut size = last.max(ack).wrapping_sub(u64::from(e.start_seq));
-        if size != 0 {
-            size -= 1;
-        }
+        // Not the SYN's octet (partial connections pretend there was one).
+        size = size.saturating_sub(1);
         if e.fin_cnt > 0 && size != 0 {
             size -= 1;
         }
@@ -1253,4 +1252,402 @@ fn history_is_rstos0(h: &str) -> bool {
         }
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::seq::Seq;
+    use proptest::prelude::*;
+
+    const SYN: u8 = Flags::SYN;
+    const ACK: u8 = Flags::ACK;
+    const FIN: u8 = Flags::FIN;
+    const RST: u8 = Flags::RST;
+    const PSH: u8 = Flags::PSH;
+
+    fn client() -> SocketAddr {
+        "10.0.0.1:40000".parse().unwrap()
+    }
+    fn server() -> SocketAddr {
+        "10.0.0.2:80".parse().unwrap()
+    }
+
+    /// A conversation between [`client`] (ISN 1000) and [`server`] (ISN 5000), tracked by Zeek's rules.
+    struct Conv {
+        z: Option<ZeekConn>,
+        t: u64,
+        cfg: ZeekConfig,
+    }
+
+    impl Conv {
+        fn new() -> Conv {
+            Conv {
+                z: None,
+                t: 1_000 * SEC,
+                cfg: ZeekConfig::default(),
+            }
+        }
+
+        /// Sends a segment; `seq`/`ack` are relative to the sender's / receiver's ISN.
+        fn send(&mut self, from_client: bool, flags: u8, seq: u32, ack: u32, len: u32) -> &mut Conv {
+            let (src, dst, isn, peer_isn) = if from_client {
+                (client(), server(), 1000, 5000)
+            } else {
+                (server(), client(), 5000, 1000)
+            };
+            let mut s = Segment::between(src, dst);
+            s.flags = Flags(flags);
+            s.seq = Seq(isn + seq);
+            s.ack = if flags & ACK != 0 {
+                Seq(peer_isn + ack)
+            } else {
+                Seq(0)
+            };
+            s.payload_len = len;
+            s.ip_len = 40 + len;
+            self.seg(s)
+        }
+
+        fn seg(&mut self, s: Segment) -> &mut Conv {
+            self.t += SEC / 100;
+            let now = Timestamp(self.t);
+            let cfg = self.cfg.clone();
+            self.z
+                .get_or_insert_with(|| ZeekConn::with_config(&s, now, &cfg))
+                .observe(&s, now);
+            self
+        }
+
+        fn c(&mut self, flags: u8, seq: u32, ack: u32, len: u32) -> &mut Conv {
+            self.send(true, flags, seq, ack, len)
+        }
+        fn s(&mut self, flags: u8, seq: u32, ack: u32, len: u32) -> &mut Conv {
+            self.send(false, flags, seq, ack, len)
+        }
+
+        /// SYN, SYN-ACK, ACK.
+        fn handshake(&mut self) -> &mut Conv {
+            self.c(SYN, 0, 0, 0).s(SYN | ACK, 0, 1, 0).c(ACK, 1, 1, 0)
+        }
+
+        /// Client sends 100 bytes, server acks and answers with 200, client acks.
+        fn exchange(&mut self) -> &mut Conv {
+            self.c(ACK | PSH, 1, 1, 100)
+                .s(ACK, 1, 101, 0)
+                .s(ACK | PSH, 1, 101, 200)
+                .c(ACK, 101, 201, 0)
+        }
+
+        fn z(&self) -> &ZeekConn {
+            self.z.as_ref().unwrap()
+        }
+
+        fn check(&self, state: &str, history: &str) {
+            assert_eq!((self.z().conn_state(), self.z().history()), (state, history));
+        }
+    }
+
+    #[test]
+    fn normal_close_by_client() {
+        let mut c = Conv::new();
+        c.handshake()
+            .exchange()
+            .c(FIN | ACK, 101, 201, 0)
+            .s(FIN | ACK, 201, 102, 0)
+            .c(ACK, 102, 202, 0);
+        c.check("SF", "ShADadFf");
+        let z = c.z();
+        assert_eq!((z.orig(), z.resp()), (client(), server()));
+        assert_eq!((z.orig_bytes(), z.resp_bytes()), (100, 200));
+        assert_eq!((z.orig_pkts(), z.resp_pkts()), (6, 4));
+        assert_eq!(
+            (z.orig_ip_bytes(), z.resp_ip_bytes()),
+            (6 * 40 + 100, 4 * 40 + 200)
+        );
+        assert_eq!(z.missed_bytes(), 0);
+        assert!(z.duration() > 0);
+    }
+
+    #[test]
+    fn normal_close_by_server() {
+        let mut c = Conv::new();
+        c.handshake()
+            .exchange()
+            .s(FIN | ACK, 201, 101, 0)
+            .c(FIN | ACK, 101, 202, 0)
+            .s(ACK, 202, 102, 0);
+        c.check("SF", "ShADadfF");
+    }
+
+    #[test]
+    fn rejected() {
+        let mut c = Conv::new();
+        c.c(SYN, 0, 0, 0).s(RST | ACK, 0, 1, 0);
+        c.check("REJ", "Sr");
+    }
+
+    #[test]
+    fn unanswered_syn_is_s0_and_expires_after_the_attempt_delay() {
+        let mut c = Conv::new();
+        c.c(SYN, 0, 0, 0);
+        c.check("S0", "S");
+        let t = c.t;
+        let mut z = c.z().clone();
+        assert!(!z.expired(Timestamp(t + 4 * SEC)));
+        assert!(z.expired(Timestamp(t + 5 * SEC)));
+    }
+
+    #[test]
+    fn syn_then_data_without_answer_is_split_like_zeek() {
+        // ssh.client-side-half-duplex: "SAD" (S0) then, after the 5 s attempt timer, "DAF" (SH).
+        let mut c = Conv::new();
+        c.c(SYN, 0, 0, 0).c(ACK, 1, 1, 0).c(ACK | PSH, 1, 1, 10);
+        c.check("S0", "SAD");
+        let mut s = Segment::between(client(), server());
+        s.flags = Flags(ACK | PSH);
+        s.seq = Seq(1011);
+        s.ack = Seq(5001);
+        s.payload_len = 10;
+        let later = Timestamp(c.t + 6 * SEC);
+        let mut old = c.z().clone();
+        assert!(old.expired(later));
+        let mut fresh = Conv::new();
+        fresh.t = later.0;
+        fresh.seg(s).c(FIN | ACK, 21, 1, 0);
+        fresh.check("SH", "DF");
+    }
+
+    #[test]
+    fn originator_abort_and_responder_abort() {
+        let mut c = Conv::new();
+        c.handshake().exchange().c(RST | ACK, 101, 201, 0);
+        c.check("RSTO", "ShADadR");
+        let mut c = Conv::new();
+        c.handshake().exchange().s(RST, 201, 0, 0);
+        c.check("RSTR", "ShADadr");
+    }
+
+    #[test]
+    fn syn_then_originator_rst_is_rstos0() {
+        let mut c = Conv::new();
+        c.c(SYN, 0, 0, 0).c(RST, 1, 0, 0);
+        c.check("RSTOS0", "SR");
+    }
+
+    #[test]
+    fn syn_ack_then_rst_from_server_is_rstrh() {
+        // The SYN-ACK comes from a likely server port: flipped at creation.
+        let mut c = Conv::new();
+        c.s(SYN | ACK, 0, 1, 0).s(RST, 1, 0, 0);
+        c.check("RSTRH", "^hr");
+        assert_eq!(c.z().orig(), client());
+    }
+
+    #[test]
+    fn half_open_states() {
+        let mut c = Conv::new();
+        c.c(SYN, 0, 0, 0).c(FIN, 1, 0, 0);
+        c.check("SH", "SF");
+        let mut c = Conv::new();
+        c.s(SYN | ACK, 0, 1, 0).s(FIN | ACK, 1, 1, 0);
+        c.check("SHR", "^hf");
+        let mut c = Conv::new();
+        c.handshake().c(FIN | ACK, 1, 1, 0);
+        c.check("S2", "ShAF");
+        let mut c = Conv::new();
+        c.handshake().s(FIN | ACK, 1, 1, 0);
+        c.check("S3", "ShAf");
+        let mut c = Conv::new();
+        c.handshake();
+        c.check("S1", "ShA");
+    }
+
+    #[test]
+    fn missing_syn_flips_at_creation() {
+        // tcp/missing-syn.pcap: "^hADdFaf".
+        let mut c = Conv::new();
+        c.s(SYN | ACK, 0, 1, 0)
+            .c(ACK, 1, 1, 0)
+            .c(ACK | PSH, 1, 1, 98)
+            .s(ACK | PSH, 1, 99, 500)
+            .c(FIN | ACK, 99, 501, 0)
+            .s(ACK, 501, 100, 0)
+            .s(FIN | ACK, 501, 100, 0);
+        c.check("SF", "^hADdFaf");
+        let z = c.z();
+        assert_eq!((z.orig(), z.resp()), (client(), server()));
+        assert_eq!((z.orig_bytes(), z.resp_bytes()), (98, 500));
+        assert_eq!((z.orig_pkts(), z.resp_pkts()), (3, 4));
+    }
+
+    #[test]
+    fn syn_ack_between_server_ports_flips_on_first_ack() {
+        // http/zeek-image-post-1080-8000-x.pcap: both ports are likely servers, so the SYN-ACK is not
+        // flipped at creation; the first pure ack flips it and the history becomes "^hA".
+        let a: SocketAddr = "127.0.0.1:1080".parse().unwrap();
+        let b: SocketAddr = "44.1.1.1:8000".parse().unwrap();
+        let mut c = Conv::new();
+        let mut s = Segment::between(b, a);
+        s.flags = Flags(SYN | ACK);
+        s.seq = Seq(7000);
+        s.ack = Seq(3001);
+        c.seg(s);
+        c.check("OTH", "H");
+        let mut s = Segment::between(a, b);
+        s.flags = Flags(ACK);
+        s.seq = Seq(3001);
+        s.ack = Seq(7001);
+        c.seg(s);
+        assert_eq!(c.z().history(), "^hA");
+        assert_eq!((c.z().orig(), c.z().resp()), (a, b));
+        assert_eq!((c.z().orig_pkts(), c.z().resp_pkts()), (1, 1));
+    }
+
+    #[test]
+    fn lone_packets_are_oth() {
+        // mpls-in-vlan.pcap: "D" and "^d".
+        let mut c = Conv::new();
+        c.c(ACK | PSH, 1, 1, 217);
+        c.check("OTH", "D");
+        let mut c = Conv::new();
+        c.s(ACK, 1, 1, 1460);
+        c.check("OTH", "^d");
+        let z = c.z();
+        assert_eq!((z.orig_pkts(), z.resp_pkts(), z.resp_ip_bytes()), (0, 1, 1500));
+        assert_eq!(z.duration(), 0);
+    }
+
+    #[test]
+    fn retransmissions_are_logged_at_1_and_10() {
+        let mut c = Conv::new();
+        c.handshake().c(ACK | PSH, 1, 1, 100);
+        // Ten retransmissions: `T` at the 1st and the 10th.
+        for _ in 0..10 {
+            c.c(ACK | PSH, 1, 1, 100);
+        }
+        c.s(ACK, 1, 101, 0)
+            .s(ACK | PSH, 1, 101, 50)
+            .s(ACK | PSH, 1, 101, 50);
+        c.check("S1", "ShADTTadt");
+    }
+
+    #[test]
+    fn zero_window() {
+        let mut c = Conv::new();
+        c.handshake().c(ACK | PSH, 1, 1, 100);
+        let mut s = Segment::between(server(), client());
+        s.flags = Flags(ACK);
+        s.seq = Seq(5001);
+        s.ack = Seq(1101);
+        s.window = 0;
+        c.seg(s);
+        c.check("S1", "ShADaw");
+    }
+
+    #[test]
+    fn content_gap_is_recorded_and_missed() {
+        let mut c = Conv::new();
+        // The client's bytes 1..=100 are never seen; the server acks them.
+        c.handshake().c(ACK | PSH, 101, 1, 100).s(ACK, 1, 201, 0);
+        c.check("S1", "ShADaG");
+        assert_eq!(c.z().missed_bytes(), 100);
+        assert_eq!(c.z().orig_bytes(), 200);
+    }
+
+    #[test]
+    fn repeated_flags_with_new_sequence_numbers_are_recorded_again() {
+        let mut c = Conv::new();
+        c.c(SYN, 0, 0, 0).c(SYN, 0, 0, 0);
+        assert_eq!(c.z().history(), "S");
+        let mut s = Segment::between(client(), server());
+        s.flags = Flags(SYN);
+        s.seq = Seq(1500);
+        assert!(c.z().is_reuse(&s), "a SYN with a new ISN starts a new connection");
+    }
+
+    #[test]
+    fn reuse_after_reject() {
+        let mut c = Conv::new();
+        c.c(SYN, 0, 0, 0).s(RST | ACK, 0, 1, 0);
+        let mut s = Segment::between(client(), server());
+        s.flags = Flags(SYN);
+        s.seq = Seq(1000);
+        assert!(c.z().is_reuse(&s), "any SYN after a close is reuse");
+        let mut ack = s;
+        ack.flags = Flags(ACK);
+        assert!(!c.z().is_reuse(&ack));
+    }
+
+    #[test]
+    fn multi_flag_and_inconsistent_packets() {
+        let mut c = Conv::new();
+        c.c(SYN | FIN, 0, 0, 0).c(SYN | FIN, 0, 0, 0);
+        assert_eq!(c.z().history(), "Q");
+        let mut c = Conv::new();
+        c.handshake().s(FIN | RST | ACK, 1, 1, 0);
+        assert_eq!(c.z().history(), "ShAi");
+    }
+
+    #[test]
+    fn bad_checksums_only_add_c() {
+        let mut c = Conv::new();
+        c.handshake();
+        let mut s = Segment::between(server(), client());
+        s.flags = Flags(ACK | PSH);
+        s.seq = Seq(5001);
+        s.payload_len = 10;
+        let mut z = c.z().clone();
+        z.observe_bad_checksum(&s, Timestamp(c.t + 1));
+        assert_eq!(z.history(), "ShAc");
+        assert_eq!(z.resp_pkts(), 1);
+    }
+
+    #[test]
+    fn rstos0_pattern() {
+        assert!(history_is_rstos0("SR"));
+        assert!(history_is_rstos0("^STR"));
+        assert!(history_is_rstos0("SdR"));
+        assert!(!history_is_rstos0("SAR"));
+        assert!(!history_is_rstos0("DR"));
+        assert!(!history_is_rstos0("S"));
+    }
+
+    fn arb_segment() -> impl Strategy<Value = (bool, u8, u32, u32, u16, u32, u64)> {
+        (
+            any::<bool>(),
+            any::<u8>(),
+            any::<u32>(),
+            any::<u32>(),
+            any::<u16>(),
+            0u32..70_000,
+            0u64..20 * SEC,
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics_and_stays_bounded(segs in proptest::collection::vec(arb_segment(), 1..200)) {
+            let mut t = 0u64;
+            let mut z: Option<ZeekConn> = None;
+            for (from_client, flags, seq, ack, window, len, dt) in segs {
+                t += dt;
+                let (src, dst) = if from_client { (client(), server()) } else { (server(), client()) };
+                let mut s = Segment::between(src, dst);
+                s.flags = Flags(flags);
+                s.seq = Seq(seq);
+                s.ack = Seq(ack);
+                s.window = window;
+                s.payload_len = len;
+                s.ip_len = 40 + len;
+                let now = Timestamp(t);
+                let z = z.get_or_insert_with(|| ZeekConn::new(&s, now));
+                let _ = z.is_reuse(&s);
+                let _ = z.expired(now);
+                if flags & 0x80 != 0 { z.observe_bad_checksum(&s, now) } else { z.observe(&s, now) }
+                prop_assert!(z.history().len() <= MAX_HISTORY);
+                let _ = (z.conn_state(), z.orig_bytes(), z.resp_bytes(), z.missed_bytes());
+            }
+        }
+    }
 }

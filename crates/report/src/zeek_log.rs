@@ -4,7 +4,7 @@
 //! unset fields, `duration` and the byte counts unset when Zeek's duration is zero. Fields tcpdoctor does
 //! not know (`service`, `local_orig`, `local_resp`, `tunnel_parents`) are unset.
 
-use lifecycle::{ConnectionRecord, Timestamp};
+use lifecycle::{ConnectionRecord, Timestamp, ZeekSummary};
 use std::io::{self, Write};
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -53,16 +53,23 @@ fn uid(id: u64) -> String {
     s
 }
 
-/// Writes one connection row.
+/// Writes the rows of one connection: one per Zeek connection it spans (Zeek may split one TCP
+/// connection on its own timers), with uids derived from the record id.
 pub fn write_connection(out: &mut impl Write, r: &ConnectionRecord) -> io::Result<()> {
-    let z = &r.zeek;
+    for (i, z) in r.zeek_earlier.iter().chain(std::iter::once(&r.zeek)).enumerate() {
+        write_row(out, r.id.wrapping_mul(64).wrapping_add(i as u64), z)?;
+    }
+    Ok(())
+}
+
+fn write_row(out: &mut impl Write, id: u64, z: &ZeekSummary) -> io::Result<()> {
     let ts = z.start.0;
     write!(
         out,
         "{}.{:06}\t{}\t{}\t{}\t{}\t{}\ttcp\t-\t",
         ts / 1_000_000_000,
         (ts % 1_000_000_000) / 1_000,
-        uid(r.id),
+        uid(id),
         z.orig.ip(),
         z.orig.port(),
         z.resp.ip(),

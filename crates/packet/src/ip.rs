@@ -1,0 +1,181 @@
+//! IPv4 (RFC 791) and IPv6 (RFC 8200) headers, down to the transport header.
+//!
+//! Lengths come from the IP header, never from the frame: Ethernet pads short frames to 60 bytes
+//! (IEEE 802.3 clause 4.2.3.3) and those trailer bytes are not payload; and a snaplen may cut the
+//! payload, which is still counted. Options (IPv4) are skipped by length, never interpreted.
+
+use crate::bytes::{array, be16, u8_at};
+use crate::{Layer, Malformed, Skip};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// Which IP version the link layer announced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Network {
+    V4,
+    V6,
+}
+
+/// Whether the packet is a piece of a fragmented datagram.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Fragment {
+    /// Not fragmented (or an atomic fragment, RFC 6946).
+    No,
+    /// The fragment at offset 0: the transport header is there, the rest of the datagram is not.
+    First,
+    /// A later fragment: what follows the IP header is the middle of the datagram.
+    Later,
+}
+
+/// An IP packet's addresses and transport bytes.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Packet<'a> {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    /// IP protocol / IPv6 next header of the transport.
+    pub protocol: u8,
+    pub fragment: Fragment,
+    /// IPv4 total length, or 40 + IPv6 payload length.
+    pub ip_len: u32,
+    /// Transport length according to the IP header.
+    pub transport_len: u32,
+    /// The captured transport bytes: at most `transport_len` (link padding is dropped), fewer when
+    /// the snaplen cut the packet.
+    pub transport: &'a [u8],
+}
+
+/// IP protocol number of TCP.
+pub(crate) const TCP: u8 = 6;
+
+/// IPv6 extension headers (RFC 8200 §4; AH RFC 4302).
+const HOP_BY_HOP: u8 = 0;
+const ROUTING: u8 = 43;
+const FRAGMENT: u8 = 44;
+const AUTHENTICATION: u8 = 51;
+const DESTINATION_OPTIONS: u8 = 60;
+
+/// IPv4 flags/fragment-offset field (RFC 791 §3.1).
+const IPV4_MORE_FRAGMENTS: u16 = 0x2000;
+const IPV4_OFFSET_MASK: u16 = 0x1FFF;
+
+/// Parses the IP header at the start of `b`. `wire_len` is how long the packet was on the wire
+/// (the frame's original length less the link headers): it stands in for a length field of 0, which
+/// captures of TSO/GSO super-packets (Linux BIG TCP) and IPv6 jumbograms (RFC 2675) carry.
+pub(crate) fn parse(network: Network, b: &[u8], wire_len: u32) -> Result<Packet<'_>, Skip> {
+    let version = u8_at(b, 0).ok_or(Skip::Truncated(Layer::Ip))? >> 4;
+    match (network, version) {
+        (Network::V4, 4) => ipv4(b, wire_len),
+        (Network::V6, 6) => ipv6(b, wire_len),
+        _ => Err(Skip::Malformed(Malformed::IpVersion(version))),
+    }
+}
+
+/// IPv4, RFC 791 §3.1.
+fn ipv4(b: &[u8], wire_len: u32) -> Result<Packet<'_>, Skip> {
+    let h = array::<20>(b, 0).ok_or(Skip::Truncated(Layer::Ip))?;
+    let header_len = (h[0] & 0x0F) * 4;
+    if header_len < 20 {
+        return Err(Skip::Malformed(Malformed::Ipv4HeaderLength(header_len)));
+    }
+    let header = u32::from(header_len);
+    let total = match u16::from_be_bytes([h[2], h[3]]) {
+        0 => wire_len,
+        t => u32::from(t),
+    };
+    if total < header {
+        return Err(Skip::Malformed(Malformed::IpLength { total, header }));
+    }
+    let transport = slice(b, header, total).ok_or(Skip::Truncated(Layer::Ip))?;
+    let frag = u16::from_be_bytes([h[6], h[7]]);
+    let fragment = match (frag & IPV4_OFFSET_MASK, frag & IPV4_MORE_FRAGMENTS) {
+        (0, 0) => Fragment::No,
+        (0, _) => Fragment::First,
+        _ => Fragment::Later,
+    };
+    Ok(Packet {
+        src: IpAddr::V4(Ipv4Addr::new(h[12], h[13], h[14], h[15])),
+        dst: IpAddr::V4(Ipv4Addr::new(h[16], h[17], h[18], h[19])),
+        protocol: h[9],
+        fragment,
+        ip_len: total,
+        transport_len: total - header,
+        transport,
+    })
+}
+
+/// IPv6, RFC 8200 §3, with the extension headers of §4 skipped in order. ESP (50) and "no next
+/// header" (59) end the chain like any transport: what follows cannot be read.
+fn ipv6(b: &[u8], wire_len: u32) -> Result<Packet<'_>, Skip> {
+    let h = array::<8>(b, 0).ok_or(Skip::Truncated(Layer::Ip))?;
+    let src = array::<16>(b, 8).ok_or(Skip::Truncated(Layer::Ip))?;
+    let dst = array::<16>(b, 24).ok_or(Skip::Truncated(Layer::Ip))?;
+    let total = match u16::from_be_bytes([h[4], h[5]]) {
+        0 => wire_len.max(40),
+        p => 40 + u32::from(p),
+    };
+    let mut protocol = h[6];
+    let mut header: u32 = 40;
+    let mut fragment = Fragment::No;
+    while fragment != Fragment::Later {
+        // Every extension header starts with its next header; lengths differ (§4.3–4.6, RFC 4302 §2.2).
+        let len = match protocol {
+            HOP_BY_HOP | ROUTING | DESTINATION_OPTIONS => u32::from(ext_byte(b, header, 1, total)?) * 8 + 8,
+            AUTHENTICATION => u32::from(ext_byte(b, header, 1, total)?) * 4 + 8,
+            FRAGMENT => {
+                let offset_flags = ext_u16(b, header, 2, total)?;
+                fragment = match (offset_flags >> 3, offset_flags & 1) {
+                    (0, 0) => Fragment::No,
+                    (0, _) => Fragment::First,
+                    _ => Fragment::Later,
+                };
+                8
+            }
+            _ => break,
+        };
+        protocol = ext_byte(b, header, 0, total)?;
+        header = header.saturating_add(len);
+        if header > total {
+            return Err(Skip::Malformed(Malformed::IpLength { total, header }));
+        }
+    }
+    let transport = slice(b, header, total).ok_or(Skip::Truncated(Layer::Ip))?;
+    Ok(Packet {
+        src: IpAddr::V6(Ipv6Addr::from(src)),
+        dst: IpAddr::V6(Ipv6Addr::from(dst)),
+        protocol,
+        fragment,
+        ip_len: total,
+        transport_len: total - header,
+        transport,
+    })
+}
+
+/// Byte `at` of the extension header starting at `start`: malformed if the IP length ends before
+/// it, truncated if the capture does.
+fn ext_byte(b: &[u8], start: u32, at: u32, total: u32) -> Result<u8, Skip> {
+    let pos = start.saturating_add(at);
+    if pos >= total {
+        return Err(Skip::Malformed(Malformed::IpLength {
+            total,
+            header: pos.saturating_add(1),
+        }));
+    }
+    u8_at(b, pos as usize).ok_or(Skip::Truncated(Layer::Ip))
+}
+
+/// Like [`ext_byte`], for a 16-bit field.
+fn ext_u16(b: &[u8], start: u32, at: u32, total: u32) -> Result<u16, Skip> {
+    let pos = start.saturating_add(at);
+    if pos.saturating_add(2) > total {
+        return Err(Skip::Malformed(Malformed::IpLength {
+            total,
+            header: pos.saturating_add(2),
+        }));
+    }
+    be16(b, pos as usize).ok_or(Skip::Truncated(Layer::Ip))
+}
+
+/// `b[header..total]`, shortened to what was captured; `None` if the capture ends inside the header.
+fn slice(b: &[u8], header: u32, total: u32) -> Option<&[u8]> {
+    let end = b.len().min(total as usize);
+    b.get(header as usize..end)
+}

@@ -1,0 +1,165 @@
+//! What [`decode`](crate::decode) says about one frame: a TCP segment, or the precise reason why not.
+
+use crate::LinkType;
+use lifecycle::Segment;
+use std::fmt;
+
+/// The result of decoding one frame.
+pub type Decoded = Result<Tcp, Skip>;
+
+/// A decoded TCP segment and how much of it the capture kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tcp {
+    pub segment: Segment,
+    pub captured: Captured,
+}
+
+/// How much of a decoded segment the snaplen kept.
+///
+/// Lengths in the [`Segment`] always come from the IP header, so a cut segment is still exact for
+/// sequence-space accounting; this only says what the bytes could not show.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Captured {
+    /// Every byte the IP header announces was captured.
+    Whole,
+    /// The TCP header (options included) is complete but the payload was cut.
+    PayloadCut,
+    /// The fixed 20-byte TCP header is complete but its options were cut: options that were not
+    /// captured whole are missing from [`Segment::options`] (a cut SYN may lose its window scale).
+    OptionsCut,
+}
+
+/// Why a frame did not yield a TCP segment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Skip {
+    /// The capture's link type is not one [`decode`](crate::decode) understands.
+    UnsupportedLink(LinkType),
+    /// The link layer carries something other than IP (ARP, LLDP, PPP control, MPLS with a
+    /// non-IP payload, ...).
+    NotIp,
+    /// IP, but neither TCP nor a known tunnel: UDP, ICMP, ESP (encrypted, RFC 4303), IPv6 "no next
+    /// header" (59), ... `protocol` is the IP protocol number that stopped the decoder.
+    NotTcp { protocol: u8 },
+    /// A fragment of a TCP datagram (IPv4 MF flag or offset, RFC 791; IPv6 Fragment header,
+    /// RFC 8200 §4.5). Fragments are counted, never reassembled, and the first fragment is counted
+    /// here too even when it holds a whole TCP header, because its IP length covers only the
+    /// fragment and the segment's payload length would be wrong. Atomic fragments (offset 0, no
+    /// more fragments, RFC 6946) are not fragments. Fragments of other protocols are
+    /// [`Skip::NotTcp`] (or [`Skip::Tunnel`]), since their protocol field says so.
+    Fragment,
+    /// An encapsulation whose inner packets are out of scope for now.
+    Tunnel(Tunnel),
+    /// The frame ends before the headers of `Layer` do: the snaplen (or a broken capture) cut it.
+    Truncated(Layer),
+    /// A header field that no sender may produce.
+    Malformed(Malformed),
+}
+
+/// Tunnels recognised (and not decoded further).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Tunnel {
+    /// Generic Routing Encapsulation, IP protocol 47 (RFC 2784).
+    Gre,
+    /// IPv4 in IP, protocol 4 (RFC 2003).
+    Ipv4InIp,
+    /// IPv6 in IP, protocol 41 (RFC 4213, 6in4/6to4/ISATAP).
+    Ipv6InIp,
+    /// Ethernet in IP, protocol 97 (RFC 3378).
+    EtherIp,
+    /// VXLAN, UDP port 4789 (RFC 7348).
+    Vxlan,
+    /// Geneve, UDP port 6081 (RFC 8926).
+    Geneve,
+    /// Teredo, UDP port 3544 (RFC 4380).
+    Teredo,
+    /// GTP-U, UDP port 2152 (3GPP TS 29.281).
+    GtpU,
+}
+
+/// The layer whose header a frame ended in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Layer {
+    /// Link header and link encapsulations (VLAN, MPLS, PPPoE, ...).
+    Link,
+    /// IPv4 header with options, or IPv6 header with extension headers.
+    Ip,
+    /// The fixed 20 bytes of the TCP header.
+    Tcp,
+}
+
+/// A header field that cannot be right.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Malformed {
+    /// The IP version nibble is not the one the link layer announced (or neither 4 nor 6 on raw IP).
+    IpVersion(u8),
+    /// IPv4 header length (IHL × 4, in bytes) below 20 (RFC 791).
+    Ipv4HeaderLength(u8),
+    /// The IP length (IPv4 total length; 40 + IPv6 payload length) is shorter than the IP header
+    /// with its options or extension headers (RFC 791, RFC 8200 §4).
+    IpLength { total: u32, header: u32 },
+    /// TCP data offset below 5 words (RFC 9293 §3.1).
+    TcpDataOffset(u8),
+    /// The IP payload is shorter than the TCP header (20 bytes, or the data offset).
+    TcpBeyondIp { ip_payload: u32, tcp_header: u32 },
+}
+
+impl fmt::Display for Skip {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Skip::UnsupportedLink(link) => write!(f, "unsupported link type {link}"),
+            Skip::NotIp => f.write_str("not IP"),
+            Skip::NotTcp { protocol } => write!(f, "not TCP (IP protocol {protocol})"),
+            Skip::Fragment => f.write_str("TCP in an IP fragment (not reassembled)"),
+            Skip::Tunnel(t) => write!(f, "{t} tunnel (not decoded)"),
+            Skip::Truncated(layer) => write!(f, "truncated in the {layer} header"),
+            Skip::Malformed(m) => write!(f, "malformed: {m}"),
+        }
+    }
+}
+
+impl fmt::Display for Tunnel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Tunnel::Gre => "GRE",
+            Tunnel::Ipv4InIp => "IPv4-in-IP",
+            Tunnel::Ipv6InIp => "IPv6-in-IP",
+            Tunnel::EtherIp => "EtherIP",
+            Tunnel::Vxlan => "VXLAN",
+            Tunnel::Geneve => "Geneve",
+            Tunnel::Teredo => "Teredo",
+            Tunnel::GtpU => "GTP-U",
+        })
+    }
+}
+
+impl fmt::Display for Layer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Layer::Link => "link",
+            Layer::Ip => "IP",
+            Layer::Tcp => "TCP",
+        })
+    }
+}
+
+impl fmt::Display for Malformed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Malformed::IpVersion(v) => write!(f, "unexpected IP version {v}"),
+            Malformed::Ipv4HeaderLength(l) => write!(f, "IPv4 header length {l} < 20"),
+            Malformed::IpLength { total, header } => {
+                write!(f, "IP length {total} shorter than its headers ({header})")
+            }
+            Malformed::TcpDataOffset(o) => write!(f, "TCP data offset {o} < 5"),
+            Malformed::TcpBeyondIp {
+                ip_payload,
+                tcp_header,
+            } => write!(
+                f,
+                "TCP header of {tcp_header} bytes in an IP payload of {ip_payload}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Skip {}

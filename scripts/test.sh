@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The whole test suite, on a fresh Debian machine: installs what the tests need, then runs them.
+#   ./scripts/test.sh
+# Needs: a Rust toolchain (rustup, stable) and root or sudo for apt-get (the live-host tests also need
+# root: they create network namespaces; without root they skip and say why).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages the tests use: ip (network namespaces for the host tests), ss (to cross-check socket
+# counts), python3 (socket populations), tcpdump (captures of live traffic).
+need=()
+command -v ip >/dev/null || need+=(iproute2)
+command -v ss >/dev/null || need+=(iproute2)
+command -v python3 >/dev/null || need+=(python3)
+command -v tcpdump >/dev/null || need+=(tcpdump)
+if [ ${#need[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
+
+if [ ! -d ../shared/corpus ]; then
+  echo "error: ../shared (the corpus and the peers' test data) must sit beside this repository" >&2
+  exit 1
+fi
+
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo test --workspace --locked
