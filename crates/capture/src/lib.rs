@@ -36,6 +36,7 @@
 
 mod decode;
 mod error;
+mod mapped;
 mod pcap;
 mod pcapng;
 mod slice;
@@ -117,7 +118,9 @@ pub fn open(path: &Path) -> Result<Box<dyn FrameSource + Send>, CaptureError> {
     let map = unsafe { memmap2::Mmap::map(&file) }.map_err(open_error)?;
     // Only a hint to read ahead; reading works the same if the kernel ignores it.
     let _ = map.advise(memmap2::Advice::Sequential);
-    Ok(Box::new(from_bytes(&name, map)))
+    Ok(Box::new(
+        from_bytes(&name, mapped::MappedFile::new(map)).with_release(mapped::MappedFile::release_before),
+    ))
 }
 
 /// A source over a capture already in memory (a `Vec<u8>`, a `&[u8]`, a memory map). `name` is used

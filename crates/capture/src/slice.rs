@@ -16,6 +16,9 @@ pub struct SliceSource<B> {
     decoder: Option<Decoder>,
     /// Set after the end or an error: later calls return `Ok(None)`.
     done: bool,
+    /// Called with the offset of each frame about to be returned, so that a backing store can give back
+    /// what lies before it (see [`crate::mapped`]).
+    release: Option<fn(&mut B, usize)>,
 }
 
 impl<B: AsRef<[u8]>> SliceSource<B> {
@@ -26,7 +29,14 @@ impl<B: AsRef<[u8]>> SliceSource<B> {
             pos: 0,
             decoder: None,
             done: false,
+            release: None,
         }
+    }
+
+    /// Calls `release` with the offset of every frame before it is returned.
+    pub(crate) fn with_release(mut self, release: fn(&mut B, usize)) -> SliceSource<B> {
+        self.release = Some(release);
+        self
     }
 
     /// Steps to the next frame; returns it with the offset it starts at.
@@ -73,7 +83,12 @@ impl<B: AsRef<[u8]>> FrameSource for SliceSource<B> {
             return Ok(None);
         }
         match self.advance() {
-            Ok(Some((record, at))) => Ok(Some(Frame::new(record, self.bytes.as_ref(), at, at as u64))),
+            Ok(Some((record, at))) => {
+                if let Some(release) = self.release {
+                    release(&mut self.bytes, at);
+                }
+                Ok(Some(Frame::new(record, self.bytes.as_ref(), at, at as u64)))
+            }
             other => {
                 self.done = true;
                 other.map(|_| None)

@@ -254,8 +254,9 @@ pub fn explanation(cause: Cause) -> [&'static str; 2] {
 
 /// One example connection, in words.
 fn example(r: &ConnectionRecord) -> String {
-    let who = match (r.reset_by, r.resetter_state) {
-        (Some(side), Some(state)) => format!(", {} reset in {}", side.name(), state),
+    let who = match (r.cause, r.reset_by, r.resetter_state) {
+        (Cause::Refused, _, _) => ", refused by the server host".to_string(),
+        (_, Some(side), Some(state)) => format!(", {} reset in {}", side.name(), state),
         _ => String::new(),
     };
     let closer = match r.closer {

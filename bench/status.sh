@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Benchmarks `tcpdoctor status --json` against the seed's netstat|awk one-liner, `ss -tan | awk` and
+# `ss -tanp` in a network namespace holding about 100k TCP sockets, with about 100k more open fds
+# (not sockets) in other processes, started first so that owner lookups meet them first.
+#
+# Needs root, python3, iproute2, net-tools (netstat) and hyperfine. Everything runs on loopback inside
+# a namespace this script creates; it kills only the processes it started and removes the namespace on
+# exit. Usage: bench/status.sh [OUT.md]   (env: HOLDERS, CONNS_PER_HOLDER, HOGS, FDS_PER_HOG, RUNS)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+OUT=${1:-/tmp/bench-status.md}
+HOLDERS=${HOLDERS:-5}              # processes holding connections
+CONNS_PER_HOLDER=${CONNS_PER_HOLDER:-9500}  # each: 2 sockets (both ends) per connection, < 20k fds
+HOGS=${HOGS:-5}                    # processes holding plain fds
+FDS_PER_HOG=${FDS_PER_HOG:-19500}
+RUNS=${RUNS:-10}
+NS=tcpd-bench-$$
+BIN=$PWD/target/release/tcpdoctor
+PIDS=()
+
+cleanup() {
+    for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+    ip netns del "$NS" 2>/dev/null || true
+}
+trap cleanup EXIT
+
+[ "$(id -u)" = 0 ] || { echo "needs root (network namespaces)" >&2; exit 1; }
+cargo build --release -q -p tcpdoctor
+
+ip netns add "$NS"
+ip -n "$NS" link set lo up
+
+# start one holder, wait (at most 120 s) for its READY line
+start() {
+    local fifo
+    fifo=$(mktemp -u)
+    mkfifo "$fifo"
+    "$@" >"$fifo" &
+    PIDS+=($!)
+    timeout 120 head -n1 "$fifo" >/dev/null
+    rm -f "$fifo"
+}
+
+for i in $(seq 1 "$HOGS"); do start python3 bench/status-hold.py fds "$FDS_PER_HOG"; done
+for i in $(seq 1 "$HOLDERS"); do
+    start ip netns exec "$NS" python3 bench/status-hold.py conns $((7000 + i)) "$CONNS_PER_HOLDER"
+done
+
+SOCKETS=$(ip netns exec "$NS" ss -tanH | wc -l)
+FDS=$(for p in "${PIDS[@]}"; do ls /proc/"$p"/fd 2>/dev/null | wc -l; done | awk '{s+=$1} END {print s}')
+echo "namespace $NS: $SOCKETS TCP sockets; $FDS fds held by the ${#PIDS[@]} helper processes" >&2
+
+# Every command runs inside the namespace (hyperfine itself is started there).
+ip netns exec "$NS" hyperfine --runs "$RUNS" --warmup 1 -N --export-markdown "$OUT.table" \
+    -n "netstat -n | awk (seed)" "sh -c \"netstat -n | awk '/^tcp/{++S[\\\$NF]}END{for (key in S) print key,S[key]}'\"" \
+    -n "ss -tan | awk" "sh -c \"ss -tan | awk 'NR>1{++S[\\\$1]}END{for (k in S) print k,S[k]}'\"" \
+    -n "ss -tanp" "sh -c 'ss -tanp >/dev/null'" \
+    -n "tcpdoctor status --json" "sh -c '$BIN status --json >/dev/null'" \
+    -n "tcpdoctor status --json --state time-wait,close-wait" "sh -c '$BIN status --json --state time-wait,close-wait >/dev/null'"
+
+{
+    echo "## \`tcpdoctor status\` (issue 3)"
+    echo
+    echo "$(date -u +%Y-%m-%d), $(nproc) cores, Linux $(uname -r). Namespace with $SOCKETS TCP sockets (ESTABLISHED pairs on"
+    echo "loopback, $HOLDERS processes) and $FDS open fds in ${#PIDS[@]} processes ($HOGS of them holding only /dev/null"
+    echo "fds, started first). \`tcpdoctor status --json\` resolves the owners of every socket that has one."
+    echo "Reproduce: \`bench/status.sh\`."
+    echo
+    cat "$OUT.table"
+} >"$OUT"
+rm -f "$OUT.table"
+cat "$OUT"
