@@ -51,7 +51,6 @@ impl AsRef<[u8]> for MappedFile {
 
 #[cfg(test)]
 mod tests {
-    use crate::FrameSource;
     use std::io::Write;
 
     /// A mapped file several release steps long reads whole and in order while its pages are given back.
