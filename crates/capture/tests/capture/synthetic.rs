@@ -2,11 +2,9 @@
 //! streaming reader's behavior on pipes.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
 
-mod support;
-
+use crate::support::{Ng, Pcap, drain, drain_both, two_sections};
 use capture::{CaptureError, FrameSource};
 use std::io::{Read, Write};
-use support::{Ng, Pcap, drain, drain_both, two_sections};
 
 fn message(err: Option<CaptureError>) -> String {
     match err {
@@ -70,7 +68,7 @@ fn check_every_cut(name: &str, full: &[u8], starts: &[usize]) {
     for cut in 0..full.len() {
         let (frames, err) = drain_both(name, &full[..cut]);
         let cut_in = starts.iter().rev().find(|&&s| s <= cut).copied().unwrap_or(0);
-        let whole = |f: &&support::Owned| {
+        let whole = |f: &&crate::support::Owned| {
             (f.offset as usize) < cut_in || (starts.contains(&cut) && (f.offset as usize) < cut)
         };
         let expected: Vec<_> = all.iter().filter(whole).cloned().collect();

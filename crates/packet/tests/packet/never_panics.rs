@@ -1,9 +1,7 @@
 //! `decode` must return an outcome, never panic, whatever the bytes and the link type.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::build::*;
+use crate::common::build::*;
 use packet::{DecodeStats, LinkType, decode};
 use proptest::prelude::*;
 

@@ -2,10 +2,8 @@
 //! reading path. Expected counts and sizes are from `capinfos -c -d`.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
 
-mod support;
-
+use crate::support::{Dribble, Owned, corpus_dir, drain};
 use capture::FrameSource;
-use support::{Dribble, Owned, corpus_dir, drain};
 
 const SCENARIOS_FRAMES: usize = 570;
 const SCENARIOS_DATA_BYTES: usize = 1_803_000;

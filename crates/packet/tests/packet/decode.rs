@@ -1,9 +1,7 @@
 //! Hand-built frames for every link type and every outcome of `decode`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::build::*;
+use crate::common::build::*;
 use lifecycle::{Flags, Seq, TcpOptions};
 use packet::{Captured, Layer, LinkType, Malformed, Skip, Tcp, Tunnel, decode};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};

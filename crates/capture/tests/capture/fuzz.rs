@@ -2,10 +2,8 @@
 //! and the streaming paths (`drain_both` asserts equal frames and equal error messages).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
 
-mod support;
-
+use crate::support::{Pcap, drain_both, two_sections};
 use proptest::prelude::*;
-use support::{Pcap, drain_both, two_sections};
 
 /// Every frame consumes at least 12 bytes, so a source yielding more frames than this is looping.
 fn check(bytes: &[u8]) {

@@ -1,9 +1,7 @@
 //! Decodes the shared test traces and compares with what Zeek and the corpus ground truth say.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::{conn_key, read_conn_log, read_pcap, shared};
+use crate::common::{conn_key, read_conn_log, read_pcap, shared};
 use packet::{Captured, DecodeStats, Skip, Tcp, decode};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
