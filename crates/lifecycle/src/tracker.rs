@@ -39,7 +39,7 @@ impl Default for Config {
             idle_timeout: 300 * SECOND,
             handshake_timeout: 180 * SECOND,
             closed_linger: 5 * SECOND,
-            max_connections: 1_000_000,
+            max_connections: 500_000,
         }
     }
 }

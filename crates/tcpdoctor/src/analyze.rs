@@ -51,8 +51,9 @@ pub struct AnalyzeArgs {
     /// Seconds without a segment after which a connection ends as idle.
     #[arg(long, value_name = "SECS", default_value_t = 300)]
     pub idle_timeout: u64,
-    /// Most connections tracked at once; the least recently active is evicted beyond it (and counted).
-    #[arg(long, value_name = "N", default_value_t = 1_000_000)]
+    /// Most connections tracked at once (about 1.2 KB each); the least recently active is evicted beyond
+    /// it, and counted in the summary.
+    #[arg(long, value_name = "N", default_value_t = 500_000)]
     pub max_connections: usize,
     /// Never show a progress bar.
     #[arg(long)]

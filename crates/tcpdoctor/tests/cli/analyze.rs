@@ -274,3 +274,27 @@ fn usage_errors_exit_2() {
         Some(2)
     );
 }
+
+#[test]
+fn the_connection_cap_evicts_and_says_so() {
+    let out = tcpdoctor(&["analyze", "--max-connections", "4", &corpus("scenarios.pcap")]);
+    assert!(out.status.success());
+    let s = stdout(&out);
+    assert!(
+        s.contains("connections tracked at most 4 at once (cap 4); evicted by the cap: "),
+        "{s}"
+    );
+    assert!(!s.contains("evicted by the cap: 0"), "{s}");
+    let json = tcpdoctor(&[
+        "analyze",
+        "--json",
+        "--max-connections",
+        "4",
+        &corpus("scenarios.pcap"),
+    ]);
+    assert!(
+        json_lines(&stdout(&json))
+            .iter()
+            .any(|v| v["end_reason"] == "evicted")
+    );
+}
