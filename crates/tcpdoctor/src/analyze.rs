@@ -177,7 +177,7 @@ impl<W: Write> Run<W> {
         let mut link = (u32::MAX, 0u64);
         let mut frames = 0u64;
         loop {
-            if frames % 65_536 == 0
+            if frames % 1024 == 0
                 && let Some(b) = &bar
             {
                 b.set_position(source.bytes_read());
@@ -236,16 +236,19 @@ impl<W: Write> Run<W> {
     }
 }
 
-/// A progress bar on stderr, only for a person at a terminal and an input big enough to wait for.
+/// A progress bar on stderr, only for a person at a terminal: a bar for a file big enough to wait for, a
+/// byte counter for a pipe (whose size is unknown).
 fn progress_bar(wanted: bool, total: Option<u64>) -> Option<ProgressBar> {
-    let total = total?;
-    if !wanted || total < PROGRESS_MIN_BYTES || !io::stderr().is_terminal() {
+    if !wanted || !io::stderr().is_terminal() {
         return None;
     }
-    let bar = ProgressBar::new(total);
-    if let Ok(style) =
-        ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
-    {
+    let (bar, template) = match total {
+        Some(t) if t < PROGRESS_MIN_BYTES => return None,
+        Some(t) => (ProgressBar::new(t), "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}"),
+        None => (ProgressBar::new_spinner(), "{spinner} {bytes} read, {bytes_per_sec}"),
+    };
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    if let Ok(style) = ProgressStyle::with_template(template) {
         bar.set_style(style);
     }
     Some(bar)
