@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Benchmarks `tcpdoctor status --json` against the seed's netstat|awk one-liner, `ss -tan | awk` and
 # `ss -tanp` in a network namespace holding about 100k TCP sockets, with about 100k more open fds
-# (not sockets) in other processes, started first so that owner lookups meet them first.
+# (not sockets) in other processes, started first so that owner lookups meet them first. HOGS_IN_NS=1
+# puts those processes in the same namespace (a plain host); by default they are outside it (other
+# containers), where tcpdoctor's namespace-first owner lookup skips them.
 #
 # Needs root, python3, iproute2, net-tools (netstat) and hyperfine. Everything runs on loopback inside
 # a namespace this script creates; it kills only the processes it started and removes the namespace on
@@ -15,6 +17,7 @@ CONNS_PER_HOLDER=${CONNS_PER_HOLDER:-9500}  # each: 2 sockets (both ends) per co
 HOGS=${HOGS:-5}                    # processes holding plain fds
 FDS_PER_HOG=${FDS_PER_HOG:-19500}
 RUNS=${RUNS:-10}
+HOGS_IN_NS=${HOGS_IN_NS:-0}
 NS=tcpd-bench-$$
 BIN=$PWD/target/release/tcpdoctor
 PIDS=()
@@ -42,7 +45,9 @@ start() {
     rm -f "$fifo"
 }
 
-for i in $(seq 1 "$HOGS"); do start python3 bench/status-hold.py fds "$FDS_PER_HOG"; done
+IN_NS=()
+[ "$HOGS_IN_NS" = 1 ] && IN_NS=(ip netns exec "$NS")
+for i in $(seq 1 "$HOGS"); do start "${IN_NS[@]}" python3 bench/status-hold.py fds "$FDS_PER_HOG"; done
 for i in $(seq 1 "$HOLDERS"); do
     start ip netns exec "$NS" python3 bench/status-hold.py conns $((7000 + i)) "$CONNS_PER_HOLDER"
 done
@@ -57,6 +62,7 @@ ip netns exec "$NS" hyperfine --runs "$RUNS" --warmup 1 -N --export-markdown "$O
     -n "ss -tan | awk" "sh -c \"ss -tan | awk 'NR>1{++S[\\\$1]}END{for (k in S) print k,S[k]}'\"" \
     -n "ss -tanp" "sh -c 'ss -tanp >/dev/null'" \
     -n "tcpdoctor status --json" "sh -c '$BIN status --json >/dev/null'" \
+    -n "tcpdoctor status --json --no-owners" "sh -c '$BIN status --json --no-owners >/dev/null'" \
     -n "tcpdoctor status --json --state time-wait,close-wait" "sh -c '$BIN status --json --state time-wait,close-wait >/dev/null'"
 
 {
@@ -64,7 +70,8 @@ ip netns exec "$NS" hyperfine --runs "$RUNS" --warmup 1 -N --export-markdown "$O
     echo
     echo "$(date -u +%Y-%m-%d), $(nproc) cores, Linux $(uname -r). Namespace with $SOCKETS TCP sockets (ESTABLISHED pairs on"
     echo "loopback, $HOLDERS processes) and $FDS open fds in ${#PIDS[@]} processes ($HOGS of them holding only /dev/null"
-    echo "fds, started first). \`tcpdoctor status --json\` resolves the owners of every socket that has one."
+    echo "fds, started first, $([ "$HOGS_IN_NS" = 1 ] && echo "inside" || echo "outside") the namespace). \`tcpdoctor status --json\` resolves the owners of"
+    echo "every socket that has one."
     echo "Reproduce: \`bench/status.sh\`."
     echo
     cat "$OUT.table"

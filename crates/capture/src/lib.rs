@@ -36,16 +36,20 @@
 
 mod decode;
 mod error;
+#[cfg(target_os = "linux")]
+pub mod live;
 mod mapped;
 mod pcap;
 mod pcapng;
 mod slice;
 mod stream;
+mod write;
 
 pub use decode::MAX_BLOCK;
 pub use error::CaptureError;
 pub use slice::SliceSource;
 pub use stream::StreamSource;
+pub use write::PcapWriter;
 
 use std::fs::File;
 use std::io::{self, Read};

@@ -1,1 +1,148 @@
-//! host (under construction)
+//! Linux host evidence for tcpdoctor: what the kernel knows about TCP right now.
+//!
+//! [`snapshot`] gathers one [`HostEvidence`]: the socket table over netlink `sock_diag`, owners from
+//! `/proc/<pid>/fd`, counters from `/proc/net`, sysctls from `/proc/sys/net` and the boot-time
+//! configuration from `/etc`. What cannot be read is recorded as a [`lifecycle::kernel::Gap`] with the
+//! reason, never silently dropped: an unprivileged run shows what it can.
+
+#[cfg(target_os = "linux")]
+pub mod counters;
+#[cfg(target_os = "linux")]
+pub mod netns;
+#[cfg(target_os = "linux")]
+pub mod owners;
+#[cfg(target_os = "linux")]
+pub mod sockdiag;
+#[cfg(target_os = "linux")]
+pub mod sysctl;
+#[cfg(target_os = "linux")]
+pub mod trace;
+
+use lifecycle::kernel::{HostEvidence, KernelState};
+use std::path::PathBuf;
+
+/// Why a snapshot failed as a whole (partial failures are gaps in the evidence instead).
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    #[error("{0}: {1}")]
+    Netlink(&'static str, #[source] std::io::Error),
+    #[error("malformed netlink reply: {0}")]
+    Protocol(String),
+    #[error("cannot enter network namespace {path}: {source}", path = .0.display(), source = .1)]
+    Netns(PathBuf, #[source] std::io::Error),
+    #[error("host evidence is only available on Linux")]
+    Unsupported,
+}
+
+/// What to gather, and where from (the roots are parameters so tests can use fixture trees).
+#[derive(Clone, Debug)]
+pub struct SnapshotOptions {
+    /// States to dump; the kernel filters them.
+    pub states: Vec<KernelState>,
+    /// States whose sockets also get `tcp_info` (idle times).
+    pub info_states: Vec<KernelState>,
+    /// States whose sockets get their owning processes looked up.
+    pub owner_states: Vec<KernelState>,
+    /// Network namespace file to enter first (`/run/netns/NAME`, `/proc/<pid>/ns/net`).
+    pub netns: Option<PathBuf>,
+    pub proc_root: PathBuf,
+    /// Counter files; `thread-self` so that a namespace thread reads its own namespace's counters.
+    pub proc_net: PathBuf,
+    pub sys_net: PathBuf,
+    pub etc: PathBuf,
+}
+
+impl Default for SnapshotOptions {
+    fn default() -> Self {
+        SnapshotOptions {
+            states: KernelState::ALL.to_vec(),
+            info_states: vec![KernelState::CloseWait],
+            owner_states: vec![
+                KernelState::CloseWait,
+                KernelState::Listen,
+                KernelState::Established,
+                KernelState::SynSent,
+                KernelState::FinWait1,
+                KernelState::FinWait2,
+                KernelState::LastAck,
+                KernelState::Closing,
+            ],
+            netns: None,
+            proc_root: PathBuf::from("/proc"),
+            proc_net: PathBuf::from("/proc/thread-self/net"),
+            sys_net: PathBuf::from("/proc/sys/net"),
+            etc: PathBuf::from("/etc"),
+        }
+    }
+}
+
+/// The namespace file for `--netns`: `NAME` (as created by `ip netns add NAME`, under `/run/netns`), or
+/// a path such as `/proc/<pid>/ns/net`.
+#[must_use]
+pub fn netns_path(name_or_path: &str) -> PathBuf {
+    if name_or_path.contains('/') {
+        PathBuf::from(name_or_path)
+    } else {
+        std::path::Path::new("/run/netns").join(name_or_path)
+    }
+}
+
+/// Takes one snapshot of the host (or of `options.netns`).
+#[cfg(target_os = "linux")]
+pub fn snapshot(options: &SnapshotOptions) -> Result<HostEvidence, HostError> {
+    let netns = match &options.netns {
+        Some(path) => owners::netns_inode(path),
+        None => owners::netns_inode(std::path::Path::new("/proc/thread-self")),
+    };
+    // Processes and /etc belong to the host, whichever namespace the sockets live in; the fd scan runs
+    // while the namespace's sockets are dumped.
+    let mut evidence = owners::alongside(&options.proc_root, netns, &options.owner_states, || {
+        let options = options.clone();
+        match &options.netns {
+            Some(path) => netns::run_in(&path.clone(), move || namespace_part(&options)),
+            None => namespace_part(&options),
+        }
+    })?;
+    evidence.conf_lines = sysctl::scan_conf(&options.etc, &mut evidence.gaps);
+    if options.netns.is_some() {
+        // Some sysctls (tcp_max_orphans, ...) are global and only appear in the initial namespace.
+        sysctl::fill_missing(&options.sys_net, &mut evidence.sysctls);
+    }
+    Ok(evidence)
+}
+
+/// Everything that must be read from inside the namespace: sockets, counters, sysctls.
+#[cfg(target_os = "linux")]
+fn namespace_part(options: &SnapshotOptions) -> Result<HostEvidence, HostError> {
+    use lifecycle::kernel::{Family, Gap};
+    let mask = |states: &[KernelState]| states.iter().fold(0u32, |m, s| m | s.mask_bit());
+    let mut evidence = HostEvidence::default();
+    let (states, info) = (mask(&options.states), mask(&options.info_states));
+    // The two families are separate dumps, each a walk of the kernel's table: run them side by side.
+    // (A thread spawned here starts in this thread's network namespace.)
+    let mut v6 = Vec::new();
+    let v6_result = std::thread::scope(|scope| {
+        let v6_dump = scope.spawn(|| sockdiag::dump(Family::V6, states, info, &mut v6));
+        let v4 = sockdiag::dump(Family::V4, states, info, &mut evidence.sockets);
+        let v6 = v6_dump
+            .join()
+            .unwrap_or_else(|_| Err(HostError::Protocol("the IPv6 dump panicked".into())));
+        v4.map(|()| v6)
+    })?;
+    match v6_result {
+        Ok(()) => evidence.sockets.append(&mut v6),
+        Err(e) => evidence.gaps.push(Gap {
+            what: "IPv6 sockets".into(),
+            why: e.to_string(),
+        }),
+    }
+    evidence.counters = counters::read(&options.proc_net, &mut evidence.gaps);
+    evidence.sysctls = sysctl::read(&options.sys_net, &mut evidence.gaps);
+    Ok(evidence)
+}
+
+/// Elsewhere there is no socket table to read.
+#[cfg(not(target_os = "linux"))]
+pub fn snapshot(_options: &SnapshotOptions) -> Result<HostEvidence, HostError> {
+    Err(HostError::Unsupported)
+}

@@ -346,7 +346,26 @@ pub struct ListenerUse {
     pub local: SocketAddr,
     pub queued: u32,
     pub backlog: u32,
+    /// Half-open connections to this listener's port (SYN-RECEIVED: the client's final ACK is awaited).
+    pub syn_recv: u64,
     pub owners: Vec<SocketOwner>,
+}
+
+/// The sockets one process holds, per state: "who owns it" for the whole table.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ProcessSockets {
+    pub pid: u32,
+    pub comm: String,
+    pub total: u64,
+    /// Linux state name → count.
+    pub states: BTreeMap<&'static str, u64>,
+}
+
+/// Sockets no process holds (inode 0: TIME-WAIT, orphans, connections not yet accepted), per state.
+#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize)]
+pub struct KernelHeld {
+    pub total: u64,
+    pub states: BTreeMap<&'static str, u64>,
 }
 
 /// A counter with its meaning in one line.
@@ -376,6 +395,11 @@ pub struct Diagnosis {
     pub time_wait: TimeWaitSummary,
     pub close_wait: Vec<CloseWaitGroup>,
     pub listeners: Vec<ListenerUse>,
+    /// Processes holding the most sockets, most first.
+    pub processes: Vec<ProcessSockets>,
+    pub kernel_held: KernelHeld,
+    /// Sockets with a file whose owner was not found (see `gaps` for why).
+    pub owners_unresolved: usize,
     pub orphans: Option<i64>,
     pub max_orphans: Option<i64>,
     pub counters: Vec<CounterLine>,

@@ -8,6 +8,7 @@ pub mod connection;
 pub mod ending;
 pub mod endpoint;
 pub mod kernel;
+pub mod kernel_event;
 pub mod segment;
 pub mod seq;
 pub mod state;

@@ -4,10 +4,11 @@
 //! tracker or a socket: adding an output never changes the engine (ripgrep's `Sink` seam).
 
 pub mod connections;
+pub mod events;
 pub mod json;
 pub mod safe;
 pub mod status;
 pub mod summary;
 pub mod zeek_log;
 
-pub use summary::{CaptureFacts, Summary};
+pub use summary::{CaptureFacts, RingFacts, Summary};

@@ -34,6 +34,19 @@ pub struct CaptureFacts {
     pub port_reuses: u64,
     /// Errors that stopped reading an input (damaged or truncated captures).
     pub errors: Vec<String>,
+    /// A live capture's kernel counters.
+    pub ring: Option<RingFacts>,
+}
+
+/// A live capture's kernel counters: drops are reported, never hidden.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RingFacts {
+    /// Packets that passed the kernel filter.
+    pub received: u64,
+    /// Packets dropped because the ring was full.
+    pub dropped: u64,
+    /// Times the ring froze because the reader fell behind.
+    pub freezes: u64,
 }
 
 /// Counts and examples over every connection.
@@ -184,6 +197,13 @@ fn write_facts(out: &mut impl Write, f: &CaptureFacts, anomalies: u64) -> io::Re
         "  connections tracked at most {} at once (cap {}); evicted by the cap: {}",
         f.peak_tracked, f.max_connections, f.evicted
     )?;
+    if let Some(r) = f.ring {
+        writeln!(
+            out,
+            "  kernel: {} packets passed the TCP filter, {} dropped (ring full), {} ring freezes",
+            r.received, r.dropped, r.freezes
+        )?;
+    }
     for e in &f.errors {
         writeln!(out, "  input error: {}", safe::terminal(e))?;
     }

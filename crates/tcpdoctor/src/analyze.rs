@@ -5,15 +5,14 @@
 //! one tracker, as if they were one capture split in pieces (tcpdump `-C`/`-G` rotation).
 
 use crate::filter::Filter;
-use crate::output::{Format, Sink};
+use crate::output::Format;
+use crate::pipeline::Pipeline;
 use anyhow::Result;
+use capture::CaptureError;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use ipnet::IpNet;
-use lifecycle::{Config, Event, Timestamp, Tracker};
-use packet::{DecodeStats, LinkType};
-use report::CaptureFacts;
-use std::collections::BTreeMap;
+use lifecycle::Config;
 use std::io::{self, IsTerminal, Write};
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -27,6 +26,20 @@ pub struct AnalyzeArgs {
     /// Capture files (pcap or pcapng, any link type tcpdump writes); `-` reads standard input.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    #[command(flatten)]
+    pub tracker: TrackerArgs,
+    /// Never show a progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+/// How connections are printed (shared by `analyze` and `capture`).
+#[derive(Args, Debug)]
+pub struct OutputArgs {
     /// One JSON object per connection (schema tcpdoctor.connection/1).
     #[arg(long, group = "format")]
     pub json: bool,
@@ -36,6 +49,11 @@ pub struct AnalyzeArgs {
     /// A Zeek-style conn.log (TSV with header lines).
     #[arg(long, group = "format")]
     pub zeek: bool,
+}
+
+/// tcpdump's `host`, `port` and `net` (shared by `analyze` and `capture`).
+#[derive(Args, Debug)]
+pub struct FilterArgs {
     /// Only segments from or to this address (repeatable: any of them).
     #[arg(long, value_name = "ADDR")]
     pub host: Vec<IpAddr>,
@@ -45,23 +63,20 @@ pub struct AnalyzeArgs {
     /// Only segments from or to this network, CIDR notation (repeatable).
     #[arg(long, value_name = "CIDR")]
     pub net: Vec<IpNet>,
-    /// Seconds an active closer holds TIME-WAIT (Linux: 60).
-    #[arg(long, value_name = "SECS", default_value_t = 60)]
-    pub time_wait: u64,
-    /// Seconds without a segment after which a connection ends as idle.
-    #[arg(long, value_name = "SECS", default_value_t = 300)]
-    pub idle_timeout: u64,
-    /// Most connections tracked at once (about 1.2 KB each); the least recently active is evicted beyond
-    /// it, and counted in the summary.
-    #[arg(long, value_name = "N", default_value_t = 500_000)]
-    pub max_connections: usize,
-    /// Never show a progress bar.
-    #[arg(long)]
-    pub no_progress: bool,
 }
 
-impl AnalyzeArgs {
-    fn format(&self) -> Format {
+impl FilterArgs {
+    pub fn filter(&self) -> Filter {
+        Filter {
+            hosts: self.host.clone(),
+            ports: self.port.clone(),
+            nets: self.net.clone(),
+        }
+    }
+}
+
+impl OutputArgs {
+    pub fn format(&self) -> Format {
         if self.json {
             Format::Json
         } else if self.connections {
@@ -74,166 +89,86 @@ impl AnalyzeArgs {
     }
 }
 
+/// The tracker settings shared by `analyze` and `capture`.
+#[derive(Args, Debug)]
+pub struct TrackerArgs {
+    /// Seconds an active closer holds TIME-WAIT (Linux: 60).
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub time_wait: u64,
+    /// Seconds without a segment after which a connection ends as idle.
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub idle_timeout: u64,
+    /// Most connections tracked at once (about 1.2 KB each); the least recently active is evicted beyond
+    /// it, and counted in the summary.
+    #[arg(long, value_name = "N", default_value_t = 500_000)]
+    pub max_connections: usize,
+}
+
+impl TrackerArgs {
+    pub fn config(&self) -> Config {
+        Config {
+            time_wait: self.time_wait.saturating_mul(SECOND),
+            idle_timeout: self.idle_timeout.saturating_mul(SECOND),
+            max_connections: self.max_connections,
+            ..Config::default()
+        }
+    }
+}
+
 /// Runs the analysis; returns the process exit code (2 when an input was damaged or unreadable).
 pub fn run(args: &AnalyzeArgs) -> Result<i32> {
-    let config = Config {
-        time_wait: args.time_wait.saturating_mul(SECOND),
-        idle_timeout: args.idle_timeout.saturating_mul(SECOND),
-        max_connections: args.max_connections,
-        ..Config::default()
-    };
-    let filter = Filter {
-        hosts: args.host.clone(),
-        ports: args.port.clone(),
-        nets: args.net.clone(),
-    };
-    let stdout = io::stdout().lock();
-    let mut run = Run {
-        tracker: Tracker::new(config),
-        sink: Sink::new(args.format(), io::BufWriter::with_capacity(1 << 16, stdout)),
-        filter,
-        stats: DecodeStats::default(),
-        links: BTreeMap::new(),
-        facts: CaptureFacts {
-            max_connections: config.max_connections,
-            ..CaptureFacts::default()
-        },
-    };
+    let out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
+    let mut pipeline = Pipeline::new(
+        args.tracker.config(),
+        args.output.format(),
+        false,
+        args.filter.filter(),
+        out,
+    );
+    let mut errors = Vec::new();
     for path in &args.files {
-        run.facts.inputs.push(path.display().to_string());
-        run.read(path, !args.no_progress)?;
+        pipeline.facts.inputs.push(path.display().to_string());
+        if let Err(e) = read(&mut pipeline, path, !args.no_progress)? {
+            pipeline.facts.errors.push(e.to_string());
+            errors.push(e);
+        }
     }
-    run.tracker.finish();
-    run.drain()?;
-    let Run {
-        tracker,
-        sink,
-        stats,
-        links,
-        mut facts,
-        ..
-    } = run;
-    facts.tcp_segments = stats.tcp;
-    facts.skipped = vec![
-        ("not IP".into(), stats.not_ip),
-        ("not TCP".into(), stats.not_tcp),
-        ("IP fragments (not reassembled)".into(), stats.fragment),
-        ("tunnels (not decoded)".into(), stats.tunnel),
-        ("truncated headers".into(), stats.truncated),
-        ("malformed".into(), stats.malformed),
-        ("unsupported link type".into(), stats.unsupported_link),
-    ];
-    if stats.payload_truncated > 0 {
-        facts.skipped.push((
-            "(TCP segments with payload cut by the snaplen)".into(),
-            stats.payload_truncated,
-        ));
-    }
-    facts.link_types = links
-        .into_iter()
-        .map(|(l, n)| {
-            (
-                LinkType(l)
-                    .name()
-                    .map_or_else(|| format!("LINKTYPE {l}"), str::to_string),
-                n,
-            )
-        })
-        .collect();
-    let ts = tracker.stats();
-    facts.evicted = ts.evicted;
-    facts.peak_tracked = ts.peak_tracked;
-    facts.port_reuses = ts.port_reuses;
-    let errors = facts.errors.clone();
-    sink.finish(&facts)?;
+    pipeline.finish()?;
     for e in &errors {
-        eprintln!("tcpdoctor: {}", report::safe::terminal(e));
+        eprintln!("tcpdoctor: {}", report::safe::terminal(&e.to_string()));
     }
     Ok(if errors.is_empty() { 0 } else { 2 })
 }
 
-struct Run<W: Write> {
-    tracker: Tracker,
-    sink: Sink<W>,
-    filter: Filter,
-    stats: DecodeStats,
-    links: BTreeMap<u32, u64>,
-    facts: CaptureFacts,
-}
-
-impl<W: Write> Run<W> {
-    /// Reads one input to its end or its first error (recorded in the facts).
-    fn read(&mut self, path: &std::path::Path, progress: bool) -> Result<()> {
-        let mut source = match capture::open(path) {
-            Ok(s) => s,
-            Err(e) => {
-                self.facts.errors.push(e.to_string());
-                return Ok(());
-            }
-        };
-        let bar = progress_bar(progress, source.total_bytes());
-        let filter_all = self.filter.is_empty();
-        let mut next_timeout = Timestamp(0);
-        let mut link = (u32::MAX, 0u64);
-        let mut frames = 0u64;
-        loop {
-            if frames % 1024 == 0
-                && let Some(b) = &bar
-            {
-                b.set_position(source.bytes_read());
-            }
-            let frame = match source.next_frame() {
-                Ok(Some(f)) => f,
-                Ok(None) => break,
-                Err(e) => {
-                    self.facts.errors.push(e.to_string());
-                    break;
-                }
-            };
-            frames += 1;
-            if frame.link_type != link.0 {
-                self.flush_link(link);
-                link = (frame.link_type, 0);
-            }
-            link.1 += 1;
-            self.facts.bytes += u64::from(frame.orig_len);
-            self.facts.first = Some(self.facts.first.map_or(frame.ts, |f| f.min(frame.ts)));
-            self.facts.last = Some(self.facts.last.map_or(frame.ts, |l| l.max(frame.ts)));
-            let decoded = packet::decode(LinkType(frame.link_type), frame.data, frame.orig_len);
-            self.stats.record(&decoded);
-            let Ok(tcp) = decoded else { continue };
-            if !filter_all && !self.filter.matches(&tcp.segment) {
-                continue;
-            }
-            let now = Timestamp(frame.ts);
-            if now >= next_timeout {
-                self.tracker.handle_timeout(now);
-                next_timeout = self.tracker.poll_timeout().unwrap_or(Timestamp(u64::MAX));
-            }
-            self.tracker.handle_segment(now, &tcp.segment);
-            next_timeout = next_timeout.min(self.tracker.poll_timeout().unwrap_or(Timestamp(u64::MAX)));
-            self.drain()?;
+/// Reads one input to its end; the outer error is an output failure, the inner one the input's.
+fn read<W: Write>(
+    pipeline: &mut Pipeline<W>,
+    path: &std::path::Path,
+    progress: bool,
+) -> io::Result<Result<(), CaptureError>> {
+    let mut source = match capture::open(path) {
+        Ok(s) => s,
+        Err(e) => return Ok(Err(e)),
+    };
+    let bar = progress_bar(progress, source.total_bytes());
+    let mut frames = 0u64;
+    let result = loop {
+        if frames % 1024 == 0
+            && let Some(b) = &bar
+        {
+            b.set_position(source.bytes_read());
         }
-        self.flush_link(link);
-        self.facts.frames += frames;
-        if let Some(b) = bar {
-            b.finish_and_clear();
+        match source.next_frame() {
+            Ok(Some(frame)) => pipeline.frame(&frame)?,
+            Ok(None) => break Ok(()),
+            Err(e) => break Err(e),
         }
-        Ok(())
+        frames += 1;
+    };
+    if let Some(b) = bar {
+        b.finish_and_clear();
     }
-
-    fn flush_link(&mut self, (link, n): (u32, u64)) {
-        if n > 0 {
-            *self.links.entry(link).or_default() += n;
-        }
-    }
-
-    fn drain(&mut self) -> io::Result<()> {
-        while let Some(Event::Ended(r)) = self.tracker.poll_event() {
-            self.sink.connection(&r)?;
-        }
-        Ok(())
-    }
+    Ok(result)
 }
 
 /// A progress bar on stderr, only for a person at a terminal: a bar for a file big enough to wait for, a
@@ -244,8 +179,14 @@ fn progress_bar(wanted: bool, total: Option<u64>) -> Option<ProgressBar> {
     }
     let (bar, template) = match total {
         Some(t) if t < PROGRESS_MIN_BYTES => return None,
-        Some(t) => (ProgressBar::new(t), "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}"),
-        None => (ProgressBar::new_spinner(), "{spinner} {bytes} read, {bytes_per_sec}"),
+        Some(t) => (
+            ProgressBar::new(t),
+            "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+        ),
+        None => (
+            ProgressBar::new_spinner(),
+            "{spinner} {bytes} read, {bytes_per_sec}",
+        ),
     };
     bar.enable_steady_tick(std::time::Duration::from_millis(200));
     if let Ok(style) = ProgressStyle::with_template(template) {

@@ -2,9 +2,15 @@
 //! is responsible. This binary only parses the command line and wires the library crates together.
 
 mod analyze;
+#[cfg(target_os = "linux")]
+mod capture_cmd;
 mod filter;
 mod output;
+mod pipeline;
+mod signals;
 mod status;
+#[cfg(target_os = "linux")]
+mod trace;
 
 use clap::{Parser, Subcommand};
 use std::io;
@@ -25,15 +31,25 @@ struct Cli {
 enum Command {
     /// How every TCP connection in a capture opened and ended, and what went wrong.
     Analyze(analyze::AnalyzeArgs),
+    /// The same analysis on live traffic: capture on an interface until Ctrl-C, --duration or --count.
+    #[cfg(target_os = "linux")]
+    Capture(capture_cmd::CaptureArgs),
     /// What is in each TCP state, who holds it, and what is wrong (the default command).
     Status(status::StatusArgs),
+    /// Every TCP state change and reset on this host as the kernel makes them, with the kernel's reason.
+    #[cfg(target_os = "linux")]
+    Trace(trace::TraceArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Some(Command::Analyze(args)) => analyze::run(args),
+        #[cfg(target_os = "linux")]
+        Some(Command::Capture(args)) => capture_cmd::run(args),
         Some(Command::Status(args)) => status::run(args).map(|()| 0),
+        #[cfg(target_os = "linux")]
+        Some(Command::Trace(args)) => trace::run(args),
         None => status::run(&status::StatusArgs::default()).map(|()| 0),
     };
     match result {

@@ -17,12 +17,15 @@ pub enum Format {
 /// A renderer fed one connection at a time, then the facts at the end.
 pub struct Sink<W: Write> {
     format: Format,
+    /// Print each connection the moment it ends (and flush), not only at the end.
+    follow: bool,
     out: W,
     summary: Summary,
     started: bool,
 }
 
-fn wall_clock() -> Timestamp {
+/// Now, by the system clock (the clock capture timestamps use).
+pub fn wall_clock() -> Timestamp {
     let ns = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
@@ -30,9 +33,10 @@ fn wall_clock() -> Timestamp {
 }
 
 impl<W: Write> Sink<W> {
-    pub fn new(format: Format, out: W) -> Sink<W> {
+    pub fn new(format: Format, follow: bool, out: W) -> Sink<W> {
         Sink {
             format,
+            follow,
             out,
             summary: Summary::default(),
             started: false,
@@ -44,6 +48,7 @@ impl<W: Write> Sink<W> {
             self.started = true;
             match self.format {
                 Format::Connections => report::connections::write_header(&mut self.out)?,
+                Format::Summary if self.follow => report::connections::write_header(&mut self.out)?,
                 Format::Zeek => report::zeek_log::write_header(&mut self.out, wall_clock())?,
                 Format::Summary | Format::Json => {}
             }
@@ -51,17 +56,28 @@ impl<W: Write> Sink<W> {
         match self.format {
             Format::Summary => {
                 self.summary.add(r);
-                Ok(())
+                if self.follow {
+                    report::connections::write_connection(&mut self.out, r)?;
+                }
             }
-            Format::Connections => report::connections::write_connection(&mut self.out, r),
-            Format::Json => report::json::write_connection(&mut self.out, r),
-            Format::Zeek => report::zeek_log::write_connection(&mut self.out, r),
+            Format::Connections => report::connections::write_connection(&mut self.out, r)?,
+            Format::Json => report::json::write_connection(&mut self.out, r)?,
+            Format::Zeek => report::zeek_log::write_connection(&mut self.out, r)?,
         }
+        if self.follow {
+            self.out.flush()?;
+        }
+        Ok(())
     }
 
     pub fn finish(mut self, facts: &CaptureFacts) -> io::Result<()> {
         match self.format {
-            Format::Summary => self.summary.write(&mut self.out, facts)?,
+            Format::Summary => {
+                if self.follow && self.started {
+                    writeln!(self.out)?;
+                }
+                self.summary.write(&mut self.out, facts)?;
+            }
             Format::Zeek => {
                 if !self.started {
                     report::zeek_log::write_header(&mut self.out, wall_clock())?;

@@ -28,6 +28,10 @@ pub struct StatusArgs {
     /// Only sockets held by this pid, or by a process whose command contains this text.
     #[arg(long, value_name = "PID|NAME")]
     pub process: Option<String>,
+    /// Skip looking up which process holds each socket (the /proc scan): counts, groupings and
+    /// findings without process names, fastest on hosts with very many open files.
+    #[arg(long, conflicts_with = "process")]
+    pub no_owners: bool,
     /// Inspect another network namespace: a name from `ip netns` or a path like /proc/PID/ns/net.
     #[arg(long, value_name = "NAME|PATH")]
     pub netns: Option<String>,
@@ -47,7 +51,7 @@ fn parse_state(s: &str) -> Result<KernelState, String> {
 pub fn run(args: &StatusArgs) -> anyhow::Result<()> {
     let mut options = host::SnapshotOptions::default();
     if let Some(ns) = &args.netns {
-        options.netns = Some(host::netns::resolve(ns));
+        options.netns = Some(host::netns_path(ns));
     }
     if let Some(dir) = &args.sys_net {
         options.sys_net.clone_from(dir);
@@ -55,9 +59,21 @@ pub fn run(args: &StatusArgs) -> anyhow::Result<()> {
     if let Some(dir) = &args.etc {
         options.etc.clone_from(dir);
     }
+    if !args.state.is_empty() {
+        // The kernel filters by state (the dump's bitmask): other states are never transferred.
+        options.states.clone_from(&args.state);
+        if args.state.contains(&KernelState::SynRecv) {
+            // Request sockets are dumped only with the NEW_SYN_RECV bit (and reported as SYN_RECV).
+            options.states.push(KernelState::NewSynRecv);
+        }
+        options.owner_states.retain(|s| args.state.contains(s));
+    }
+    if args.no_owners {
+        options.owner_states.clear();
+    }
     if args.process.is_some() {
         // Every socket with a file can match a process filter, so every one needs its owner.
-        options.owner_states = KernelState::ALL.to_vec();
+        options.owner_states.clone_from(&options.states);
     }
     let filter = doctor::SocketFilter {
         states: args.state.clone(),

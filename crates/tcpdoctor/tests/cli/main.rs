@@ -3,6 +3,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod analyze;
+#[cfg(target_os = "linux")]
+mod capture;
+#[cfg(target_os = "linux")]
+mod trace;
 mod zeek_peers;
 
 use std::path::PathBuf;
@@ -27,4 +31,12 @@ pub fn stdout(o: &Output) -> String {
 
 pub fn stderr(o: &Output) -> String {
     String::from_utf8(o.stderr.clone()).unwrap()
+}
+
+/// JSON lines keyed by their `client` field.
+pub fn json_lines_by_client(out: &str) -> std::collections::HashMap<String, serde_json::Value> {
+    out.lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .map(|v| (v["client"].as_str().unwrap().to_string(), v))
+        .collect()
 }

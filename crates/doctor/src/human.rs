@@ -1,0 +1,37 @@
+//! Numbers as an operator reads them in a one-line finding.
+
+/// `2.1 MB`, `512 B`.
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];
+    if n < 1000 {
+        return format!("{n} B");
+    }
+    let mut v = n as f64 / 1000.0;
+    let mut unit = 0;
+    while v >= 1000.0 && unit + 1 < UNITS.len() {
+        v /= 1000.0;
+        unit += 1;
+    }
+    format!("{v:.1} {}", UNITS[unit])
+}
+
+/// `41 min`, `12 s`, `3.5 h`.
+pub fn millis(ms: u64) -> String {
+    match ms {
+        0..1_000 => format!("{ms} ms"),
+        1_000..120_000 => format!("{} s", ms / 1000),
+        120_000..7_200_000 => format!("{} min", ms / 60_000),
+        _ => format!("{:.1} h", ms as f64 / 3_600_000.0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn readable() {
+        assert_eq!(super::bytes(512), "512 B");
+        assert_eq!(super::bytes(2_100_000), "2.1 MB");
+        assert_eq!(super::millis(41 * 60_000), "41 min");
+        assert_eq!(super::millis(12_345), "12 s");
+    }
+}

@@ -1,0 +1,33 @@
+//! Who owns the socket table: sockets per process and state, and those only the kernel holds.
+
+use lifecycle::kernel::{KernelHeld, ProcessSockets, SocketRecord};
+use std::collections::HashMap;
+
+/// Processes beyond this many are left out; the biggest holders are the ones that matter.
+const TOP: usize = 20;
+
+pub fn tally(sockets: &[SocketRecord]) -> (Vec<ProcessSockets>, KernelHeld) {
+    let mut by_pid: HashMap<u32, ProcessSockets> = HashMap::new();
+    let mut kernel = KernelHeld::default();
+    for s in sockets {
+        let name = s.state.linux_name();
+        if s.inode == 0 {
+            kernel.total += 1;
+            *kernel.states.entry(name).or_default() += 1;
+        }
+        for o in &s.owners {
+            let p = by_pid.entry(o.pid).or_insert_with(|| ProcessSockets {
+                pid: o.pid,
+                comm: o.comm.clone(),
+                total: 0,
+                states: Default::default(),
+            });
+            p.total += 1;
+            *p.states.entry(name).or_default() += 1;
+        }
+    }
+    let mut processes: Vec<ProcessSockets> = by_pid.into_values().collect();
+    processes.sort_by(|a, b| b.total.cmp(&a.total).then(a.pid.cmp(&b.pid)));
+    processes.truncate(TOP);
+    (processes, kernel)
+}

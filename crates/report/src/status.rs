@@ -1,0 +1,510 @@
+//! `tcpdoctor status`: the host's TCP picture as a terminal report or one JSON document
+//! (schema `tcpdoctor.status/1`).
+//!
+//! Findings come first because they are the answer; the tables after them are the evidence. Text from
+//! outside (process names, file names) goes through [`crate::safe::terminal`] before reaching a
+//! terminal; JSON escapes it by construction.
+
+use crate::safe::terminal;
+use lifecycle::kernel::{
+    CloseWaitGroup, CounterLine, Diagnosis, Finding, Gap, KernelHeld, KernelState, ListenerUse,
+    ProcessSockets, Severity, StateCount, SysctlLine, TimeWaitSummary,
+};
+use serde::Serialize;
+use serde::ser::SerializeMap;
+use std::io::{self, Write};
+
+/// The schema name, the first key of the JSON document.
+pub const SCHEMA: &str = "tcpdoctor.status/1";
+
+/// Rows shown per grouping in the terminal report (JSON carries what the diagnosis holds).
+const ROWS: usize = 10;
+
+/// What the diagnosis itself does not know: where it was taken, and what it is compared with.
+#[derive(Debug, Default)]
+pub struct StatusContext<'a> {
+    /// The network namespace inspected (`None`: this process's own).
+    pub netns: Option<&'a str>,
+    /// `--state`/`--port`/`--process` narrowed the socket table.
+    pub filtered: bool,
+    /// In `--watch`: the previous diagnosis and the seconds since it, for deltas and rates.
+    pub previous: Option<(&'a Diagnosis, f64)>,
+}
+
+/// Renders the terminal report.
+pub fn write_text(w: &mut impl Write, d: &Diagnosis, ctx: &StatusContext<'_>) -> io::Result<()> {
+    let (v4, v6) = d.states.iter().fold((0, 0), |(a, b), s| (a + s.v4, b + s.v6));
+    write!(
+        w,
+        "tcpdoctor status: {} TCP sockets (IPv4 {v4}, IPv6 {v6})",
+        v4 + v6
+    )?;
+    if let Some(ns) = ctx.netns {
+        write!(w, " in network namespace {}", terminal(ns))?;
+    }
+    if ctx.filtered {
+        write!(w, ", filtered")?;
+    }
+    writeln!(w)?;
+    findings(w, &d.findings)?;
+    states(w, &d.states, ctx.previous.map(|(p, _)| p.states.as_slice()))?;
+    processes(w, d)?;
+    time_wait(w, &d.time_wait)?;
+    close_wait(w, &d.close_wait)?;
+    listeners(w, &d.listeners, d.orphans, d.max_orphans)?;
+    let since = if ctx.netns.is_some() {
+        "since the namespace was created"
+    } else {
+        "since boot"
+    };
+    writeln!(w, "\nRESETS AND ABORTS {since}")?;
+    counters(
+        w,
+        &d.counters,
+        ctx.previous.map(|(p, secs)| (p.counters.as_slice(), secs)),
+    )?;
+    sysctls(w, &d.sysctls)?;
+    gaps(w, &d.gaps)
+}
+
+fn findings(w: &mut impl Write, findings: &[Finding]) -> io::Result<()> {
+    writeln!(w, "\nFINDINGS")?;
+    if findings.is_empty() {
+        return writeln!(
+            w,
+            "  All is well: no TIME-WAIT, CLOSE-WAIT, listen-queue or sysctl problem found."
+        );
+    }
+    for f in findings {
+        let label = match f.severity {
+            Severity::Critical => "CRITICAL",
+            Severity::Warning => "WARNING ",
+            Severity::Info => "INFO    ",
+        };
+        writeln!(w, "  {label} {}", terminal(&f.summary))?;
+        for e in &f.evidence {
+            writeln!(w, "           - {}", terminal(e))?;
+        }
+        writeln!(w, "           why:  {}", terminal(&f.explanation))?;
+        writeln!(w, "           next: {}", terminal(&f.next_step))?;
+    }
+    Ok(())
+}
+
+fn states(w: &mut impl Write, states: &[StateCount], previous: Option<&[StateCount]>) -> io::Result<()> {
+    let change = if previous.is_some() { "  change" } else { "" };
+    writeln!(
+        w,
+        "\n{:<14}{:>6}{:>8}  {:<14}{change}",
+        "STATES", "IPv4", "IPv6", "RFC 9293"
+    )?;
+    let mut any = false;
+    for s in states
+        .iter()
+        .filter(|s| s.v4 + s.v6 > 0 || previous.is_some_and(|p| total(p, s.state) > 0))
+    {
+        any = true;
+        write!(
+            w,
+            "  {:<12}{:>6}{:>8}  {:<14}",
+            s.state.linux_name(),
+            s.v4,
+            s.v6,
+            s.state.rfc_name()
+        )?;
+        if let Some(p) = previous {
+            write!(w, "  {:+}", (s.v4 + s.v6) as i64 - total(p, s.state) as i64)?;
+        }
+        writeln!(w)?;
+    }
+    if !any {
+        writeln!(w, "  (no TCP sockets)")?;
+    }
+    Ok(())
+}
+
+/// "Who owns it": the biggest holders, then what no process holds.
+fn processes(w: &mut impl Write, d: &Diagnosis) -> io::Result<()> {
+    if d.processes.is_empty() && d.kernel_held.total == 0 && d.owners_unresolved == 0 {
+        return Ok(());
+    }
+    writeln!(w, "\nSOCKETS BY PROCESS")?;
+    let tally = |states: &std::collections::BTreeMap<&'static str, u64>| {
+        let mut v: Vec<_> = states.iter().collect();
+        v.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        v.iter()
+            .map(|(s, n)| format!("{s} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    for p in d.processes.iter().take(ROWS) {
+        writeln!(
+            w,
+            "  {:>7}  {:>8}  {:<16} {}",
+            p.total,
+            p.pid,
+            terminal(&p.comm),
+            tally(&p.states)
+        )?;
+    }
+    if d.processes.len() > ROWS {
+        writeln!(
+            w,
+            "  ... {} more processes (--json shows 20)",
+            d.processes.len() - ROWS
+        )?;
+    }
+    if d.kernel_held.total > 0 {
+        writeln!(
+            w,
+            "  {:>7}  {:>8}  {:<16} {}",
+            d.kernel_held.total,
+            "-",
+            "(kernel-held)",
+            tally(&d.kernel_held.states)
+        )?;
+        writeln!(
+            w,
+            "           no owner: no file refers to them (TIME-WAIT, closed or not yet accepted)"
+        )?;
+    }
+    if d.owners_unresolved > 0 {
+        writeln!(
+            w,
+            "  {:>7}  {:>8}  {:<16} see NOT READ below",
+            d.owners_unresolved, "?", "(owner unknown)"
+        )?;
+    }
+    Ok(())
+}
+
+fn total(states: &[StateCount], state: KernelState) -> u64 {
+    states
+        .iter()
+        .find(|s| s.state == state)
+        .map_or(0, |s| s.v4 + s.v6)
+}
+
+fn time_wait(w: &mut impl Write, tw: &TimeWaitSummary) -> io::Result<()> {
+    if tw.total == 0 {
+        return Ok(());
+    }
+    write!(
+        w,
+        "\nTIME-WAIT  {} sockets: {} closed first by this host as client, {} as server",
+        tw.total, tw.closed_first_as_client, tw.closed_first_as_server
+    )?;
+    if let Some(max) = tw.max_tw_buckets {
+        write!(w, "; tcp_max_tw_buckets {max}")?;
+    }
+    if let Some(o) = tw.overflow_since_boot {
+        write!(w, "; overflows since boot {o}")?;
+    }
+    writeln!(w)?;
+    writeln!(w, "  by peer")?;
+    for r in tw.by_remote.iter().take(ROWS) {
+        let peer = match (r.remote_port, r.local_port) {
+            (Some(port), _) => std::net::SocketAddr::new(r.remote_ip, port).to_string(),
+            (None, Some(local)) => format!("clients at {} of :{local}", r.remote_ip),
+            (None, None) => r.remote_ip.to_string(),
+        };
+        writeln!(w, "    {:>7}  {peer}", r.count)?;
+    }
+    writeln!(w, "  by local port")?;
+    for p in tw.by_local_port.iter().filter(|p| p.server).take(ROWS) {
+        writeln!(
+            w,
+            "    {:>7}  :{:<6} server port: this host, the server, closed first",
+            p.count, p.port
+        )?;
+    }
+    if tw.closed_first_as_client > 0 {
+        writeln!(
+            w,
+            "    {:>7}  ephemeral ports: this host, the client, closed first",
+            tw.closed_first_as_client
+        )?;
+    }
+    if !tw.port_use.is_empty() {
+        writeln!(
+            w,
+            "  local ports in use per (local IP, remote endpoint), against ip_local_port_range"
+        )?;
+        for u in tw.port_use.iter().take(ROWS) {
+            let range = u.range_size.map_or_else(|| "?".to_string(), |r| r.to_string());
+            writeln!(
+                w,
+                "    {:>7} of {range:<6} {} -> {} ({} TIME-WAIT)",
+                u.total, u.local_ip, u.remote, u.time_wait
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn close_wait(w: &mut impl Write, groups: &[CloseWaitGroup]) -> io::Result<()> {
+    if groups.is_empty() {
+        return Ok(());
+    }
+    writeln!(w, "\nCLOSE-WAIT by process and peer")?;
+    writeln!(
+        w,
+        "  {:>7}  {:>8}  {:<16} {:>10} {:>10}  {:<28} fds",
+        "sockets", "pid", "command", "unread B", "idle ms", "peer"
+    )?;
+    for g in groups.iter().take(ROWS) {
+        let pid = g.pid.map_or_else(|| "?".to_string(), |p| p.to_string());
+        let comm = g
+            .comm
+            .as_deref()
+            .map_or_else(|| "(unknown)".to_string(), |c| terminal(c).into_owned());
+        let idle = g.max_idle_ms.map_or_else(|| "-".to_string(), |ms| ms.to_string());
+        let fds: Vec<String> = g.fds.iter().take(8).map(u32::to_string).collect();
+        writeln!(
+            w,
+            "  {:>7}  {pid:>8}  {comm:<16} {:>10} {idle:>10}  {:<28} {}",
+            g.count,
+            g.unread_bytes,
+            peer(g),
+            fds.join(",")
+        )?;
+    }
+    if groups.len() > ROWS {
+        writeln!(w, "  ... {} more groups (--json shows all)", groups.len() - ROWS)?;
+    }
+    Ok(())
+}
+
+/// `10.0.3.7:8080` when this host is the client, `10.0.3.7 -> :8080` when the peers are its clients.
+fn peer(g: &CloseWaitGroup) -> String {
+    match (g.peer_port, g.local_port) {
+        (Some(port), _) => std::net::SocketAddr::new(g.peer_ip, port).to_string(),
+        (None, Some(local)) => format!("{} -> :{local}", g.peer_ip),
+        (None, None) => g.peer_ip.to_string(),
+    }
+}
+
+fn listeners(
+    w: &mut impl Write,
+    ls: &[ListenerUse],
+    orphans: Option<i64>,
+    max_orphans: Option<i64>,
+) -> io::Result<()> {
+    if !ls.is_empty() {
+        writeln!(w, "\nLISTENERS (accept queue / backlog, half-open)")?;
+        for l in ls.iter().take(ROWS) {
+            let owner = l.owners.first().map_or_else(
+                || "no owner found".to_string(),
+                |o| format!("{} (pid {}, fd {})", terminal(&o.comm), o.pid, o.fd),
+            );
+            let full = if l.backlog > 0 && l.queued >= l.backlog {
+                "  FULL"
+            } else {
+                ""
+            };
+            writeln!(
+                w,
+                "  {:<28} {:>6} / {:<6} {:>6}  {owner}{full}",
+                l.local.to_string(),
+                l.queued,
+                l.backlog,
+                l.syn_recv
+            )?;
+        }
+        if ls.len() > ROWS {
+            writeln!(w, "  ... {} more listeners", ls.len() - ROWS)?;
+        }
+    }
+    if let Some(n) = orphans {
+        let max = max_orphans.map_or_else(|| "?".to_string(), |m| m.to_string());
+        writeln!(
+            w,
+            "\nORPHANS  {n} (closed by their application, still closing), tcp_max_orphans {max}"
+        )?;
+    }
+    Ok(())
+}
+
+fn counters(
+    w: &mut impl Write,
+    lines: &[CounterLine],
+    previous: Option<(&[CounterLine], f64)>,
+) -> io::Result<()> {
+    for c in lines {
+        let value = c.value.map_or_else(|| "?".to_string(), |v| v.to_string());
+        write!(w, "  {:<28}{value:>12}", c.name)?;
+        if let Some((prev, secs)) = previous
+            && let (Some(now), Some(before)) = (
+                c.value,
+                prev.iter().find(|p| p.name == c.name).and_then(|p| p.value),
+            )
+        {
+            let delta = now - before;
+            write!(
+                w,
+                " {delta:+8} ({:.1}/s)",
+                if secs > 0.0 { delta as f64 / secs } else { 0.0 }
+            )?;
+        }
+        writeln!(w, "  {}", c.meaning)?;
+    }
+    Ok(())
+}
+
+fn sysctls(w: &mut impl Write, lines: &[SysctlLine]) -> io::Result<()> {
+    writeln!(w, "\nSYSCTL AUDIT")?;
+    for s in lines {
+        let mark = if s.ok { "ok" } else { "!!" };
+        let value = s
+            .value
+            .as_deref()
+            .map_or_else(|| "(absent)".to_string(), |v| terminal(v).into_owned());
+        writeln!(w, "  {mark} {:<32} {value:<14} {}", s.name, s.note)?;
+    }
+    Ok(())
+}
+
+fn gaps(w: &mut impl Write, gaps: &[Gap]) -> io::Result<()> {
+    if gaps.is_empty() {
+        return Ok(());
+    }
+    writeln!(w, "\nNOT READ (the report above is incomplete)")?;
+    for g in gaps {
+        writeln!(w, "  {}: {}", terminal(&g.what), terminal(&g.why))?;
+    }
+    Ok(())
+}
+
+/// The JSON document: `schema` first, `states` mapping Linux names to counts (IPv4 + IPv6), then the
+/// full diagnosis.
+#[derive(Serialize)]
+struct Status<'a> {
+    schema: &'static str,
+    netns: Option<&'a str>,
+    filtered: bool,
+    total: u64,
+    states: StatesByName<'a>,
+    states_detail: Vec<StateDetail>,
+    findings: &'a [Finding],
+    time_wait: &'a TimeWaitSummary,
+    close_wait: &'a [CloseWaitGroup],
+    listeners: &'a [ListenerUse],
+    processes: &'a [ProcessSockets],
+    kernel_held: &'a KernelHeld,
+    owners_unresolved: usize,
+    orphans: Option<i64>,
+    max_orphans: Option<i64>,
+    counters: &'a [CounterLine],
+    sysctls: &'a [SysctlLine],
+    gaps: &'a [Gap],
+}
+
+/// `{"ESTABLISHED": 3, ...}` in kernel order.
+struct StatesByName<'a>(&'a [StateCount]);
+
+impl Serialize for StatesByName<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for s in self.0 {
+            map.serialize_entry(s.state.linux_name(), &(s.v4 + s.v6))?;
+        }
+        map.end()
+    }
+}
+
+#[derive(Serialize)]
+struct StateDetail {
+    linux: &'static str,
+    rfc: &'static str,
+    v4: u64,
+    v6: u64,
+}
+
+/// Renders one JSON document followed by a newline (`--watch --json` gives one per line).
+pub fn write_json(w: &mut impl Write, d: &Diagnosis, ctx: &StatusContext<'_>) -> io::Result<()> {
+    let status = Status {
+        schema: SCHEMA,
+        netns: ctx.netns,
+        filtered: ctx.filtered,
+        total: d.states.iter().map(|s| s.v4 + s.v6).sum(),
+        states: StatesByName(&d.states),
+        states_detail: d
+            .states
+            .iter()
+            .map(|s| StateDetail {
+                linux: s.state.linux_name(),
+                rfc: s.state.rfc_name(),
+                v4: s.v4,
+                v6: s.v6,
+            })
+            .collect(),
+        findings: &d.findings,
+        time_wait: &d.time_wait,
+        close_wait: &d.close_wait,
+        listeners: &d.listeners,
+        processes: &d.processes,
+        kernel_held: &d.kernel_held,
+        owners_unresolved: d.owners_unresolved,
+        orphans: d.orphans,
+        max_orphans: d.max_orphans,
+        counters: &d.counters,
+        sysctls: &d.sysctls,
+        gaps: &d.gaps,
+    };
+    serde_json::to_writer(&mut *w, &status)?;
+    writeln!(w)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lifecycle::kernel::{SocketOwner, StateCount};
+
+    fn diagnosis() -> Diagnosis {
+        Diagnosis {
+            states: KernelState::ALL
+                .into_iter()
+                .map(|state| StateCount {
+                    state,
+                    v4: u64::from(state == KernelState::TimeWait) * 3,
+                    v6: 0,
+                })
+                .collect(),
+            listeners: vec![ListenerUse {
+                local: "127.0.0.1:80".parse().unwrap(),
+                queued: 0,
+                backlog: 128,
+                syn_recv: 0,
+                owners: vec![SocketOwner {
+                    pid: 7,
+                    comm: "evil\x1b[2J".into(),
+                    fd: 3,
+                }],
+            }],
+            ..Diagnosis::default()
+        }
+    }
+
+    #[test]
+    fn json_starts_with_schema_and_maps_linux_names() {
+        let mut out = Vec::new();
+        write_json(&mut out, &diagnosis(), &StatusContext::default()).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with(r#"{"schema":"tcpdoctor.status/1""#), "{text}");
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["states"]["TIME_WAIT"], 3);
+        assert_eq!(v["states"]["ESTABLISHED"], 0);
+        assert_eq!(v["total"], 3);
+    }
+
+    #[test]
+    fn text_says_all_is_well_and_escapes_process_names() {
+        let mut out = Vec::new();
+        write_text(&mut out, &diagnosis(), &StatusContext::default()).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("All is well"), "{text}");
+        assert!(text.contains("TIME_WAIT        3       0  TIME-WAIT"), "{text}");
+        assert!(text.contains("evil\\u{1b}[2J (pid 7, fd 3)"), "{text}");
+        assert!(!text.contains('\x1b'));
+    }
+}

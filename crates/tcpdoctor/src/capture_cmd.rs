@@ -1,0 +1,124 @@
+//! `tcpdoctor capture -i IFACE`: the lifecycle of every TCP connection on a live interface, through the
+//! same pipeline and outputs as `analyze`, printed when the capture ends (or as each connection ends,
+//! with `--follow`).
+
+use crate::analyze::{FilterArgs, OutputArgs, TrackerArgs};
+use crate::output::wall_clock;
+use crate::pipeline::Pipeline;
+use crate::signals::Stop;
+use anyhow::{Context, Result};
+use capture::PcapWriter;
+use capture::live::{DRAIN_WAIT, LINK_TYPE, LiveCapture, Next, SNAPLEN};
+use clap::Args;
+use report::RingFacts;
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// How long a wait for packets lasts before the loop looks at the clock and the stop flag.
+const POLL: Duration = Duration::from_millis(100);
+
+#[derive(Args, Debug)]
+pub struct CaptureArgs {
+    /// Interface to capture on; `any` for all of them (as with tcpdump -i).
+    #[arg(short = 'i', long = "interface", value_name = "IFACE", default_value = "any")]
+    pub iface: String,
+    /// Stop after this many seconds.
+    #[arg(long, value_name = "SECS")]
+    pub duration: Option<f64>,
+    /// Stop after this many TCP frames (as with tcpdump -c).
+    #[arg(short = 'c', long, value_name = "N")]
+    pub count: Option<u64>,
+    /// Print each connection the moment it ends, then the summary at the end.
+    #[arg(long)]
+    pub follow: bool,
+    /// Also write the captured frames to this pcap file (raw IP link type, nanosecond timestamps).
+    #[arg(short = 'w', value_name = "FILE")]
+    pub write: Option<PathBuf>,
+    /// Kernel ring buffer size in MiB (as with tcpdump -B).
+    #[arg(short = 'B', long = "buffer-size", value_name = "MIB", default_value_t = 32)]
+    pub buffer_mib: usize,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    #[command(flatten)]
+    pub tracker: TrackerArgs,
+}
+
+/// Captures until Ctrl-C (or SIGTERM, SIGHUP), `--duration` or `--count`; returns the exit code.
+pub fn run(args: &CaptureArgs) -> Result<i32> {
+    let stop = Stop::install().context("installing signal handlers")?;
+    let mut live = LiveCapture::open(&args.iface, args.buffer_mib.saturating_mul(1 << 20))?;
+    let mut writer = match &args.write {
+        Some(path) => {
+            let f = File::create(path).with_context(|| format!("{}: cannot create", path.display()))?;
+            Some(PcapWriter::new(BufWriter::new(f), LINK_TYPE, SNAPLEN)?)
+        }
+        None => None,
+    };
+    eprintln!(
+        "tcpdoctor: capturing TCP on {} ({} MiB ring), Ctrl-C to stop",
+        report::safe::terminal(&args.iface),
+        live.buffer_bytes() >> 20
+    );
+    let out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
+    let mut pipeline = Pipeline::new(
+        args.tracker.config(),
+        args.output.format(),
+        args.follow,
+        args.filter.filter(),
+        out,
+    );
+    pipeline
+        .facts
+        .inputs
+        .push(format!("live capture on {}", args.iface));
+    let deadline = args
+        .duration
+        .map(|s| Instant::now() + Duration::from_secs_f64(s.max(0.0)));
+    let mut frames = 0u64;
+    let more = |frames: u64| args.count.is_none_or(|c| frames < c);
+    while !stop.requested() && deadline.is_none_or(|d| Instant::now() < d) && more(frames) {
+        match live.next(POLL)? {
+            Next::Frame(frame) => {
+                if let Some(w) = &mut writer {
+                    w.write(frame.ts, frame.data, frame.orig_len)?;
+                }
+                pipeline.frame(&frame)?;
+                frames += 1;
+            }
+            Next::Idle => pipeline.tick(wall_clock())?,
+        }
+    }
+    // The kernel may still hold the last packets in a block that is not full yet: wait for it once, and
+    // take what was captured before the stop (for at most a quarter second under continuous traffic).
+    let drain_until = Instant::now() + Duration::from_millis(250);
+    while Instant::now() < drain_until && more(frames) {
+        let Next::Frame(frame) = live.next(DRAIN_WAIT)? else {
+            break;
+        };
+        if let Some(w) = &mut writer {
+            w.write(frame.ts, frame.data, frame.orig_len)?;
+        }
+        pipeline.frame(&frame)?;
+        frames += 1;
+    }
+    if let Some(w) = &mut writer {
+        w.flush()?;
+    }
+    let ring = live.stats()?;
+    pipeline.facts.ring = Some(RingFacts {
+        received: ring.received,
+        dropped: ring.dropped,
+        freezes: ring.freezes,
+    });
+    pipeline.finish()?;
+    io::stdout().flush()?;
+    eprintln!(
+        "tcpdoctor: {frames} frames captured, {} passed the kernel filter, {} dropped by the kernel",
+        ring.received, ring.dropped
+    );
+    Ok(0)
+}

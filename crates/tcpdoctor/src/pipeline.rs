@@ -1,0 +1,136 @@
+//! The per-frame path shared by `analyze` (files) and `capture` (live): decode, filter, track, render.
+//!
+//! Memory grows with the connections open at once, not with the input: ended connections go straight
+//! to the sink, and the summary keeps counts and a few examples.
+
+use crate::filter::Filter;
+use crate::output::{Format, Sink};
+use capture::Frame;
+use lifecycle::{Config, Event, Timestamp, Tracker};
+use packet::{DecodeStats, LinkType};
+use report::CaptureFacts;
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+/// Frames in, rendered connections out.
+pub struct Pipeline<W: Write> {
+    tracker: Tracker,
+    sink: Sink<W>,
+    filter: Filter,
+    stats: DecodeStats,
+    links: BTreeMap<u32, u64>,
+    /// The link type of the current run of frames and its length (link types rarely change).
+    link: (u32, u64),
+    next_timeout: Timestamp,
+    pub facts: CaptureFacts,
+}
+
+impl<W: Write> Pipeline<W> {
+    pub fn new(config: Config, format: Format, follow: bool, filter: Filter, out: W) -> Pipeline<W> {
+        Pipeline {
+            tracker: Tracker::new(config),
+            sink: Sink::new(format, follow, out),
+            filter,
+            stats: DecodeStats::default(),
+            links: BTreeMap::new(),
+            link: (u32::MAX, 0),
+            next_timeout: Timestamp(0),
+            facts: CaptureFacts {
+                max_connections: config.max_connections,
+                ..CaptureFacts::default()
+            },
+        }
+    }
+
+    /// One captured frame.
+    pub fn frame(&mut self, frame: &Frame<'_>) -> io::Result<()> {
+        self.facts.frames += 1;
+        if frame.link_type != self.link.0 {
+            self.flush_link();
+            self.link = (frame.link_type, 0);
+        }
+        self.link.1 += 1;
+        self.facts.bytes += u64::from(frame.orig_len);
+        self.facts.first = Some(self.facts.first.map_or(frame.ts, |f| f.min(frame.ts)));
+        self.facts.last = Some(self.facts.last.map_or(frame.ts, |l| l.max(frame.ts)));
+        let decoded = packet::decode(LinkType(frame.link_type), frame.data, frame.orig_len);
+        self.stats.record(&decoded);
+        let Ok(tcp) = decoded else { return Ok(()) };
+        if !self.filter.is_empty() && !self.filter.matches(&tcp.segment) {
+            return Ok(());
+        }
+        let now = Timestamp(frame.ts);
+        if now >= self.next_timeout {
+            self.tracker.handle_timeout(now);
+        }
+        self.tracker.handle_segment(now, &tcp.segment);
+        self.next_timeout = self.tracker.poll_timeout().unwrap_or(Timestamp(u64::MAX));
+        self.drain()
+    }
+
+    /// Time passed with no frame (live capture): TIME-WAIT and idle expiry still happen.
+    pub fn tick(&mut self, now: Timestamp) -> io::Result<()> {
+        if now >= self.next_timeout {
+            self.tracker.handle_timeout(now);
+            self.next_timeout = self.tracker.poll_timeout().unwrap_or(Timestamp(u64::MAX));
+            self.drain()?;
+        }
+        Ok(())
+    }
+
+    fn flush_link(&mut self) {
+        if self.link.1 > 0 {
+            *self.links.entry(self.link.0).or_default() += self.link.1;
+        }
+    }
+
+    fn drain(&mut self) -> io::Result<()> {
+        while let Some(Event::Ended(r)) = self.tracker.poll_event() {
+            self.sink.connection(&r)?;
+        }
+        Ok(())
+    }
+
+    /// The evidence ended: every connection still open is reported as it stands, then the facts.
+    pub fn finish(mut self) -> io::Result<CaptureFacts> {
+        self.tracker.finish();
+        self.drain()?;
+        self.flush_link();
+        let s = self.stats;
+        let mut facts = self.facts;
+        facts.tcp_segments = s.tcp;
+        facts.skipped = vec![
+            ("not IP".into(), s.not_ip),
+            ("not TCP".into(), s.not_tcp),
+            ("IP fragments (not reassembled)".into(), s.fragment),
+            ("tunnels (not decoded)".into(), s.tunnel),
+            ("truncated headers".into(), s.truncated),
+            ("malformed".into(), s.malformed),
+            ("unsupported link type".into(), s.unsupported_link),
+        ];
+        if s.payload_truncated > 0 {
+            facts.skipped.push((
+                "(TCP segments with payload cut by the snaplen)".into(),
+                s.payload_truncated,
+            ));
+        }
+        facts.link_types = self
+            .links
+            .into_iter()
+            .map(|(l, n)| {
+                (
+                    LinkType(l)
+                        .name()
+                        .map_or_else(|| format!("LINKTYPE {l}"), str::to_string),
+                    n,
+                )
+            })
+            .collect();
+        let ts = self.tracker.stats();
+        facts.evicted = ts.evicted;
+        facts.peak_tracked = ts.peak_tracked;
+        facts.port_reuses = ts.port_reuses;
+        self.sink.finish(&facts)?;
+        Ok(facts)
+    }
+}

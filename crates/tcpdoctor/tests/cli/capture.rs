@@ -1,0 +1,224 @@
+//! `tcpdoctor capture` on a namespace's loopback, against the ground truth of the traffic made there and
+//! against `analyze` of the same traffic captured by tcpdump. Needs root (skips, saying so, without).
+
+use super::{json_lines_by_client, stdout, tcpdoctor};
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A network namespace that exists for the life of the value.
+struct Netns(String);
+
+impl Netns {
+    fn new(tag: &str) -> Netns {
+        let name = format!("tcpdoctor-{tag}-{}", std::process::id());
+        assert!(
+            Command::new("ip")
+                .args(["netns", "add", &name])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let ns = Netns(name);
+        assert!(
+            ns.cmd(&["ip", "link", "set", "lo", "up"])
+                .status()
+                .unwrap()
+                .success()
+        );
+        ns
+    }
+
+    fn cmd(&self, argv: &[&str]) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.0]).args(argv);
+        c
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
+}
+
+fn interrupt(child: &Child) {
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+}
+
+/// Waits for a child, killing it (by pid: it is ours) if it overstays `limit`.
+fn wait_bounded(mut child: Child, limit: Duration) -> std::process::Output {
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            panic!("process {} did not stop within {limit:?}", child.id());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn live_capture_agrees_with_the_truth_and_with_analyze() {
+    if !is_root() {
+        println!("skipped: live capture needs root (CAP_NET_RAW and network namespaces)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let ours = dir.path().join("ours.pcap");
+    let theirs = dir.path().join("tcpdump.pcap");
+    let ns = Netns::new("capture");
+    let bin = env!("CARGO_BIN_EXE_tcpdoctor");
+    let mut cap = ns
+        .cmd(&[bin, "capture", "-i", "lo", "--json", "-w", ours.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(cap.stderr.take().unwrap());
+    let mut line = String::new();
+    err.read_line(&mut line).unwrap();
+    assert!(line.contains("capturing TCP on lo"), "{line}");
+    let tcpdump = ns
+        .cmd(&[
+            "tcpdump",
+            "-i",
+            "lo",
+            "-s",
+            "0",
+            "--immediate-mode",
+            "-U",
+            "-w",
+            theirs.to_str().unwrap(),
+            "tcp",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500)); // tcpdump opens its socket asynchronously
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cli/seed_traffic.py");
+    let mut traffic = ns
+        .cmd(&["python3", script.to_str().unwrap()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut truth = Vec::new();
+    for l in BufReader::new(traffic.stdout.take().unwrap()).lines() {
+        let l = l.unwrap();
+        if l == "done" {
+            break;
+        }
+        truth.push(serde_json::from_str::<Value>(&l).unwrap());
+    }
+    assert_eq!(truth.len(), 8);
+    interrupt(&tcpdump);
+    interrupt(&cap);
+    let out = wait_bounded(cap, Duration::from_secs(10));
+    let _ = wait_bounded(tcpdump, Duration::from_secs(10));
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut err, &mut rest).unwrap();
+    drop(traffic.stdin.take().unwrap().flush());
+    let _ = wait_bounded(traffic, Duration::from_secs(10));
+    assert!(out.status.success(), "{rest}");
+    assert!(rest.contains("0 dropped by the kernel"), "{rest}");
+
+    let live = json_lines_by_client(&stdout(&out));
+    for t in &truth {
+        let got = &live[t["client"].as_str().unwrap()];
+        for f in ["server", "cause", "closer", "reset_by"] {
+            assert_eq!(got[f], t[f], "live {f} of {t}");
+        }
+    }
+    let name = ns.0.clone();
+    drop(ns);
+    let left = Command::new("ip").args(["netns", "list"]).output().unwrap();
+    assert!(!stdout(&left).contains(&name), "namespace {name} left behind");
+    // The same traffic from our own -w file and from tcpdump's capture: the same connections and causes.
+    for pcap in [&ours, &theirs] {
+        let analyzed = json_lines_by_client(&stdout(&tcpdoctor(&[
+            "analyze",
+            "--json",
+            pcap.to_str().unwrap(),
+        ])));
+        for t in &truth {
+            let (a, l) = (
+                &analyzed[t["client"].as_str().unwrap()],
+                &live[t["client"].as_str().unwrap()],
+            );
+            for f in [
+                "cause",
+                "closer",
+                "reset_by",
+                "handshake",
+                "client_state",
+                "server_state",
+                "zeek_history",
+            ] {
+                assert_eq!(a[f], l[f], "{}: {f} of {t}", pcap.display());
+            }
+        }
+    }
+}
+
+#[test]
+fn capture_without_privilege_or_interface_says_why() {
+    let out = tcpdoctor(&["capture", "-i", "no-such-if0", "--duration", "1"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = super::stderr(&out);
+    if is_root() {
+        assert!(err.contains("no such interface: no-such-if0"), "{err}");
+    }
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+#[test]
+fn capture_stops_cleanly_on_sigterm_and_sighup() {
+    if !is_root() {
+        println!("skipped: live capture needs root (CAP_NET_RAW and network namespaces)");
+        return;
+    }
+    for sig in ["-TERM", "-HUP"] {
+        let ns = Netns::new("signal");
+        let mut cap = ns
+            .cmd(&[env!("CARGO_BIN_EXE_tcpdoctor"), "capture", "-i", "lo"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut err = BufReader::new(cap.stderr.take().unwrap());
+        let mut line = String::new();
+        err.read_line(&mut line).unwrap();
+        assert!(line.contains("capturing TCP on lo"), "{line}");
+        assert!(
+            Command::new("kill")
+                .args([sig, &cap.id().to_string()])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let out = wait_bounded(cap, Duration::from_secs(10));
+        assert!(out.status.success(), "{sig}: {:?}", out.status);
+        assert!(
+            stdout(&out).contains("kernel: 0 packets passed the TCP filter, 0 dropped"),
+            "{sig}"
+        );
+    }
+}

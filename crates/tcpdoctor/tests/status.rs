@@ -1,0 +1,346 @@
+//! `tcpdoctor status`, run as a program: against a known population in a network namespace the test
+//! creates and removes (counts checked against `ss -tan` in the same namespace), on sysctl fixture
+//! trees, unprivileged, and in `--watch`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers: a failed setup should panic
+
+#[path = "../../host/tests/lab/mod.rs"]
+mod lab;
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn tcpdoctor(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tcpdoctor"))
+        .args(args)
+        .output()
+        .expect("run tcpdoctor")
+}
+
+fn stdout(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "exit {:?}; stderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).expect("utf-8")
+}
+
+fn json(args: &[&str]) -> Value {
+    let text = stdout(&tcpdoctor(args));
+    assert!(text.starts_with(r#"{"schema":"tcpdoctor.status/1""#), "{text}");
+    serde_json::from_str(&text).expect("one JSON document")
+}
+
+/// An empty directory standing in for /etc, so the host's own sysctl.d cannot leak into a test.
+struct EmptyDir(PathBuf);
+
+impl EmptyDir {
+    fn new(tag: &str) -> EmptyDir {
+        let dir = std::env::temp_dir().join(format!("tcpd-status-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        EmptyDir(dir)
+    }
+    fn write(&self, rel: &str, text: &str) {
+        let p = self.0.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    fn arg(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+}
+
+impl Drop for EmptyDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn json_on_a_known_population() {
+    require_lab!();
+    let mut ns = lab::Netns::new();
+    let pop = ns.populate();
+    let etc = EmptyDir::new("etc-json");
+    let v = json(&["status", "--netns", &ns.name, "--json", "--etc", etc.arg()]);
+
+    // Counts per state agree with ss in the same namespace.
+    let ss = ns.ss_counts();
+    let mut ours = std::collections::BTreeMap::new();
+    for (linux, n) in v["states"].as_object().unwrap() {
+        let n = n.as_u64().unwrap();
+        if n > 0 {
+            *ours.entry(lab::ss_name(linux).to_string()).or_insert(0) += n;
+        }
+    }
+    assert_eq!(ours, ss);
+    assert_eq!(v["states"]["TIME_WAIT"], lab::SERVER_FIRST + lab::CLIENT_FIRST);
+    assert_eq!(v["states"]["CLOSE_WAIT"], lab::CLOSE_WAIT);
+
+    // TIME-WAIT: who closed first, grouped by peer.
+    let tw = &v["time_wait"];
+    assert_eq!(tw["closed_first_as_server"], lab::SERVER_FIRST);
+    assert_eq!(tw["closed_first_as_client"], lab::CLIENT_FIRST);
+    let peers = tw["by_remote"].as_array().unwrap();
+    assert!(
+        peers
+            .iter()
+            .any(|p| p["remote_port"] == 7002 && p["count"] == lab::CLIENT_FIRST),
+        "{peers:?}"
+    );
+    assert!(
+        peers
+            .iter()
+            .any(|p| p["local_port"] == 7001 && p["count"] == lab::SERVER_FIRST),
+        "{peers:?}"
+    );
+    let ports = tw["by_local_port"].as_array().unwrap();
+    assert_eq!(ports[0]["port"], 7001);
+    assert_eq!(ports[0]["server"], true);
+
+    // CLOSE-WAIT: one group, the child, the unread bytes (without the FIN).
+    let cw = v["close_wait"].as_array().unwrap();
+    assert_eq!(cw.len(), 1, "{cw:?}");
+    assert_eq!(cw[0]["pid"], pop.child);
+    assert_eq!(cw[0]["count"], lab::CLOSE_WAIT);
+    assert_eq!(cw[0]["unread_bytes"], lab::CLOSE_WAIT * lab::UNREAD);
+    assert_eq!(cw[0]["peer_port"], 7003);
+    assert_eq!(cw[0]["fds"].as_array().unwrap().len() as u64, lab::CLOSE_WAIT);
+
+    // Who owns the table: the child holds exactly the CLOSE-WAIT sockets; TIME-WAIT, the parent's
+    // closed ends and the unaccepted connections belong to no process.
+    let procs = v["processes"].as_array().unwrap();
+    let child = procs.iter().find(|p| p["pid"] == pop.child).expect("the child");
+    assert_eq!(
+        child["states"],
+        serde_json::json!({"CLOSE_WAIT": lab::CLOSE_WAIT})
+    );
+    let held = &v["kernel_held"]["states"];
+    assert_eq!(held["TIME_WAIT"], lab::SERVER_FIRST + lab::CLIENT_FIRST);
+    assert_eq!(held["FIN_WAIT2"], lab::CLOSE_WAIT);
+    assert_eq!(
+        held["ESTABLISHED"],
+        u64::from(lab::BACKLOG) + 1,
+        "accepted by the kernel, not by the app"
+    );
+    assert_eq!(v["owners_unresolved"], 0);
+
+    // Findings, most severe first.
+    let findings = v["findings"].as_array().unwrap();
+    let codes: Vec<&str> = findings.iter().map(|f| f["code"].as_str().unwrap()).collect();
+    assert_eq!(codes[0], "accept-queue-full", "{codes:?}");
+    assert!(
+        findings[0]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("127.0.0.1:7004")
+    );
+    assert!(
+        findings[0]["summary"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("pid {}", pop.parent))
+    );
+    let holder = findings
+        .iter()
+        .find(|f| f["code"] == "close-wait-holder")
+        .expect("close-wait-holder");
+    let summary = holder["summary"].as_str().unwrap();
+    assert!(
+        summary.contains(&format!(
+            "(pid {}) holds 12 CLOSE-WAIT sockets to 127.0.0.1:7003",
+            pop.child
+        )),
+        "{summary}"
+    );
+    assert!(summary.ends_with("1.2 KB unread"), "{summary}");
+    assert!(codes.contains(&"fin-wait-2-orphans"));
+    assert!(
+        codes.contains(&"listen-overflows-since-boot"),
+        "counters are per namespace: {codes:?}"
+    );
+}
+
+#[test]
+fn text_report_puts_findings_first_and_filters_narrow() {
+    require_lab!();
+    let mut ns = lab::Netns::new();
+    let pop = ns.populate();
+    let etc = EmptyDir::new("etc-text");
+    let text = stdout(&tcpdoctor(&["status", "--netns", &ns.name, "--etc", etc.arg()]));
+    let findings_at = text.find("\nFINDINGS\n").expect("findings");
+    let states_at = text.find("\nSTATES").expect("states");
+    assert!(findings_at < states_at);
+    assert!(
+        text.contains(
+            "CRITICAL the accept queue of 127.0.0.1:7004 is full: 3 connections waiting, backlog 2"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("TIME_WAIT       12       0  TIME-WAIT"), "{text}");
+    assert!(
+        text.contains("      5  :7001   server port: this host, the server, closed first"),
+        "{text}"
+    );
+    assert!(
+        text.contains("      7  ephemeral ports: this host, the client, closed first"),
+        "{text}"
+    );
+
+    let only = |args: &[&str]| {
+        let mut all = vec!["status", "--netns", &ns.name, "--json", "--etc", etc.arg()];
+        all.extend_from_slice(args);
+        json(&all)
+    };
+    assert_eq!(only(&["--state", "close-wait"])["total"], lab::CLOSE_WAIT);
+    assert_eq!(
+        only(&["--state", "TIME_WAIT,LISTEN"])["total"],
+        lab::SERVER_FIRST + lab::CLIENT_FIRST + 5
+    );
+    let port = only(&["--port", "7001"]);
+    assert_eq!(port["states"]["TIME_WAIT"], lab::SERVER_FIRST);
+    assert_eq!(port["states"]["LISTEN"], 1);
+    let child = only(&["--process", &pop.child.to_string()]);
+    assert_eq!(child["states"]["CLOSE_WAIT"], lab::CLOSE_WAIT);
+    assert_eq!(child["states"]["TIME_WAIT"], 0, "TIME-WAIT has no owner to match");
+}
+
+#[test]
+fn no_owners_skips_the_process_scan() {
+    require_lab!();
+    let mut ns = lab::Netns::new();
+    ns.populate();
+    let etc = EmptyDir::new("etc-no-owners");
+    let v = json(&[
+        "status",
+        "--netns",
+        &ns.name,
+        "--json",
+        "--no-owners",
+        "--etc",
+        etc.arg(),
+    ]);
+    assert_eq!(v["states"]["CLOSE_WAIT"], lab::CLOSE_WAIT);
+    assert_eq!(v["processes"].as_array().unwrap().len(), 0);
+    assert_eq!(v["close_wait"][0]["pid"], Value::Null);
+    assert_eq!(v["close_wait"][0]["unread_bytes"], lab::CLOSE_WAIT * lab::UNREAD);
+}
+
+#[test]
+fn an_empty_namespace_is_all_well() {
+    require_lab!();
+    let ns = lab::Netns::new();
+    let etc = EmptyDir::new("etc-empty");
+    let text = stdout(&tcpdoctor(&["status", "--netns", &ns.name, "--etc", etc.arg()]));
+    assert!(text.contains("All is well"), "{text}");
+    assert!(text.contains("(no TCP sockets)"), "{text}");
+}
+
+#[test]
+fn unprivileged_run_shows_what_it_can_and_names_what_it_cannot() {
+    require_lab!();
+    let mut ns = lab::Netns::new();
+    ns.populate();
+    // Inside the namespace (entered by root), then as nobody: the sockets are visible, their owners'
+    // fd tables are not.
+    let out = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &ns.name,
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+        ])
+        .arg(env!("CARGO_BIN_EXE_tcpdoctor"))
+        .output()
+        .expect("setpriv");
+    let text = stdout(&out);
+    assert!(text.contains("TIME_WAIT       12"), "{text}");
+    assert!(text.contains("NOT READ"), "{text}");
+    assert!(text.contains("not readable by this user"), "{text}");
+}
+
+#[test]
+fn sysctl_audit_on_fixture_trees() {
+    // No namespace needed: the socket table is this host's, the sysctls and /etc are fixtures.
+    let sys = EmptyDir::new("sys");
+    for (key, value) in [
+        ("ipv4/tcp_tw_recycle", "1"),
+        ("ipv4/tcp_tw_reuse", "1"),
+        ("ipv4/tcp_timestamps", "0"),
+        ("ipv4/tcp_fin_timeout", "30"),
+        ("ipv4/tcp_syncookies", "1"),
+        ("ipv4/ip_local_port_range", "32768\t60999"),
+    ] {
+        sys.write(key, &format!("{value}\n"));
+    }
+    let etc = EmptyDir::new("etc-seed");
+    etc.write(
+        "sysctl.d/99-crawler.conf",
+        "net.ipv4.tcp_syncookies = 1\nnet.ipv4.tcp_tw_recycle = 1\n",
+    );
+    let v = json(&["status", "--json", "--sys-net", sys.arg(), "--etc", etc.arg()]);
+    let findings = v["findings"].as_array().unwrap();
+    let codes: Vec<&str> = findings.iter().map(|f| f["code"].as_str().unwrap()).collect();
+    assert!(codes.contains(&"tw-recycle-enabled"), "{codes:?}");
+    let configured = findings
+        .iter()
+        .find(|f| f["code"] == "tw-recycle-configured")
+        .expect("configured");
+    let file = Path::new(etc.arg()).join("sysctl.d/99-crawler.conf");
+    assert_eq!(
+        configured["summary"].as_str().unwrap(),
+        format!(
+            "{}:2 still sets net.ipv4.tcp_tw_recycle = 1 (the seed's advice, obsolete and harmful)",
+            file.display()
+        )
+    );
+    let audit = v["sysctls"].as_array().unwrap();
+    let line = |name: &str| {
+        audit
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap_or_else(|| panic!("{name}"))
+    };
+    assert_eq!(line("net.ipv4.tcp_tw_reuse")["ok"], false);
+    assert_eq!(line("net.ipv4.tcp_fin_timeout")["value"], "30");
+    assert_eq!(
+        line("net.core.somaxconn")["value"],
+        Value::Null,
+        "absent from the fixture"
+    );
+}
+
+#[test]
+fn watch_prints_one_document_per_refresh() {
+    let etc = EmptyDir::new("etc-watch");
+    let text = stdout(&tcpdoctor(&[
+        "status",
+        "--json",
+        "--watch",
+        "0.2",
+        "--count",
+        "2",
+        "--etc",
+        etc.arg(),
+    ]));
+    let docs: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert_eq!(docs.len(), 2);
+    assert!(docs.iter().all(|d| d["schema"] == "tcpdoctor.status/1"));
+}
+
+#[test]
+fn unknown_state_is_a_usage_error() {
+    let out = tcpdoctor(&["status", "--state", "bogus"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown TCP state"));
+}
