@@ -5,6 +5,7 @@
 mod analyze;
 #[cfg(target_os = "linux")]
 mod capture;
+mod status;
 #[cfg(target_os = "linux")]
 mod trace;
 mod zeek_peers;

@@ -4,7 +4,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers: a failed setup should panic
 
-#[path = "../../host/tests/lab/mod.rs"]
+#[path = "../../../host/tests/host/lab/mod.rs"]
+#[macro_use]
 mod lab;
 
 use serde_json::Value;

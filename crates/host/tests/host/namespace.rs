@@ -3,8 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers: a failed setup should panic
 
-mod lab;
-
+use crate::lab;
 use lifecycle::kernel::{Family, KernelState, SocketRecord};
 use std::collections::BTreeMap;
 

@@ -80,7 +80,7 @@ impl Netns {
 
     /// Starts `populate.py` inside and waits (at most 30 s) for its report of what it built.
     pub fn populate(&mut self) -> Population {
-        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../host/tests/populate.py");
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../host/tests/host/populate.py");
         let mut child = Command::new("ip")
             .args(["netns", "exec", &self.name, "python3"])
             .arg(script)
