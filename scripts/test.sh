@@ -6,13 +6,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages the tests use: ip (network namespaces for the host tests), ss (to cross-check socket
-# counts), python3 (socket populations), tcpdump (captures of live traffic).
+# Debian packages the tests use: ip (network namespaces for the live-host tests), ss (to cross-check
+# socket counts), python3 (socket populations and seed traffic), tcpdump (an independent capture of the
+# same live traffic), setpriv (the unprivileged runs), kill (signals to the real binary).
 need=()
 command -v ip >/dev/null || need+=(iproute2)
 command -v ss >/dev/null || need+=(iproute2)
 command -v python3 >/dev/null || need+=(python3)
 command -v tcpdump >/dev/null || need+=(tcpdump)
+command -v setpriv >/dev/null || need+=(util-linux)
+command -v kill >/dev/null || need+=(procps)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
