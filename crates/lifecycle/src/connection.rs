@@ -207,10 +207,13 @@ impl Connection {
     /// A SYN that cannot belong to this connection: the old one is over (closed, reset, TIME-WAIT,
     /// RFC 9293 §3.6.1), or it carries a new ISN before anything was established.
     fn is_new_syn(&mut self, from: Side, seg: &Segment) -> bool {
+        let sender = self.side(from);
+        if sender.isn == Some(seg.seq) {
+            return false; // A retransmission, or the same SYN captured twice (`-i any`).
+        }
         if self.finished() {
             return true;
         }
-        let sender = self.side(from);
         match sender.isn {
             Some(isn) if isn != seg.seq => {
                 if self.client.state.is_synchronized() && self.server.state.is_synchronized() {

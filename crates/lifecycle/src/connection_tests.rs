@@ -123,6 +123,16 @@ mod syn_sent {
     }
 
     #[test]
+    fn a_duplicate_syn_after_the_refusal_stays_with_it() {
+        let mut w = Wire::new();
+        w.c(SYN, 100, 0, 0).s(RST | ACK, 0, 101, 0).c(SYN, 100, 0, 0);
+        let r = w.finish();
+        assert_eq!(r.cause, Cause::Refused);
+        assert_eq!(r.syn_retransmits, 1);
+        assert_eq!(w.t.stats().connections, 1);
+    }
+
+    #[test]
     fn synack_must_ack_isn_plus_one() {
         let r = Wire::new().c(SYN, 100, 0, 0).s(SYN | ACK, 500, 777, 0).finish();
         assert_eq!(r.anomalies.bad_synack_ack, 1);

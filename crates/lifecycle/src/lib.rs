@@ -7,6 +7,8 @@
 pub mod connection;
 pub mod ending;
 pub mod endpoint;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod kernel;
 pub mod kernel_event;
 pub mod segment;
