@@ -1,78 +1,13 @@
 //! `tcpdoctor capture` on a namespace's loopback, against the ground truth of the traffic made there and
 //! against `analyze` of the same traffic captured by tcpdump. Needs root (skips, saying so, without).
 
+use super::live::{Netns, is_root, signal, wait_bounded};
 use super::{json_lines_by_client, stdout, tcpdoctor};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-/// A network namespace that exists for the life of the value.
-struct Netns(String);
-
-impl Netns {
-    fn new(tag: &str) -> Netns {
-        let name = format!("tcpdoctor-{tag}-{}", std::process::id());
-        assert!(
-            Command::new("ip")
-                .args(["netns", "add", &name])
-                .status()
-                .unwrap()
-                .success()
-        );
-        let ns = Netns(name);
-        assert!(
-            ns.cmd(&["ip", "link", "set", "lo", "up"])
-                .status()
-                .unwrap()
-                .success()
-        );
-        ns
-    }
-
-    fn cmd(&self, argv: &[&str]) -> Command {
-        let mut c = Command::new("ip");
-        c.args(["netns", "exec", &self.0]).args(argv);
-        c
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
-}
-
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap()
-        .lines()
-        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
-}
-
-fn interrupt(child: &Child) {
-    assert!(
-        Command::new("kill")
-            .args(["-INT", &child.id().to_string()])
-            .status()
-            .unwrap()
-            .success()
-    );
-}
-
-/// Waits for a child, killing it (by pid: it is ours) if it overstays `limit`.
-fn wait_bounded(mut child: Child, limit: Duration) -> std::process::Output {
-    let start = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            panic!("process {} did not stop within {limit:?}", child.id());
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.wait_with_output().unwrap()
-}
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 #[test]
 fn live_capture_agrees_with_the_truth_and_with_analyze() {
@@ -129,8 +64,8 @@ fn live_capture_agrees_with_the_truth_and_with_analyze() {
         truth.push(serde_json::from_str::<Value>(&l).unwrap());
     }
     assert_eq!(truth.len(), 8);
-    interrupt(&tcpdump);
-    interrupt(&cap);
+    signal(&tcpdump, "-INT");
+    signal(&cap, "-INT");
     let out = wait_bounded(cap, Duration::from_secs(10));
     let _ = wait_bounded(tcpdump, Duration::from_secs(10));
     let mut rest = String::new();

@@ -5,6 +5,8 @@
 mod analyze;
 #[cfg(target_os = "linux")]
 mod capture;
+#[cfg(target_os = "linux")]
+mod live;
 mod status;
 #[cfg(target_os = "linux")]
 mod trace;

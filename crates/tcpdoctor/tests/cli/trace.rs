@@ -5,6 +5,7 @@
 //! Tracepoints are global and their records do not name the namespace, so each test filters by ports
 //! of its own (47100–47199, used by no other test).
 
+use super::live::{Netns, is_root, wait_bounded};
 use serde_json::Value;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
@@ -49,39 +50,9 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// A network namespace that exists for the life of the value.
-struct Netns(String);
-
-impl Netns {
-    fn new(tag: &str) -> Netns {
-        let name = format!("tcpd-trace-{tag}-{}", std::process::id());
-        let ok = |c: &mut Command| c.status().unwrap().success();
-        assert!(ok(Command::new("ip").args(["netns", "add", &name])));
-        let ns = Netns(name);
-        assert!(ok(&mut ns.cmd(&["ip", "link", "set", "lo", "up"])));
-        ns
-    }
-
-    fn cmd(&self, argv: &[&str]) -> Command {
-        let mut c = Command::new("ip");
-        c.args(["netns", "exec", &self.0]).args(argv);
-        c
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
-}
-
 /// Why these tests cannot run here, if they cannot.
 fn unavailable() -> Option<&'static str> {
-    let root = std::fs::read_to_string("/proc/self/status")
-        .unwrap()
-        .lines()
-        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"));
-    if !root {
+    if !is_root() {
         return Some("tracing needs root");
     }
     let tracefs = std::fs::read_to_string("/proc/filesystems")
@@ -139,20 +110,6 @@ fn signal(child: &Child, sig: &str) {
         .unwrap()
         .success();
     assert!(ok);
-}
-
-/// Waits for our child, killing it (by pid) if it overstays `limit`.
-fn wait_bounded(mut child: Child, limit: Duration) -> Output {
-    let start = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("tcpdoctor trace did not stop within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.wait_with_output().unwrap()
 }
 
 /// After a run: its instance is gone, and so is every `tcpdoctor-*` instance of a process that no

@@ -1,0 +1,76 @@
+//! What the live-host tests share: root detection, a network namespace that removes itself, and bounded
+//! waits for the processes a test starts.
+
+use std::process::{Child, Command, Output};
+use std::time::{Duration, Instant};
+
+/// Whether this process runs as root (the live tests need it; without it they skip, saying so).
+pub fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
+}
+
+/// A network namespace that exists for the life of the value.
+pub struct Netns(pub String);
+
+impl Netns {
+    /// `tcpd-TAG-PID`, with its loopback up.
+    pub fn new(tag: &str) -> Netns {
+        let name = format!("tcpd-{tag}-{}", std::process::id());
+        assert!(
+            Command::new("ip")
+                .args(["netns", "add", &name])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let ns = Netns(name);
+        assert!(
+            ns.cmd(&["ip", "link", "set", "lo", "up"])
+                .status()
+                .unwrap()
+                .success()
+        );
+        ns
+    }
+
+    /// `argv` to run inside the namespace.
+    pub fn cmd(&self, argv: &[&str]) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.0]).args(argv);
+        c
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
+
+/// Sends `signal` (`-INT`, `-TERM`, ...) to a child of this test, by pid.
+pub fn signal(child: &Child, signal: &str) {
+    assert!(
+        Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+}
+
+/// Waits for a child of this test, killing it (by pid) if it overstays `limit`.
+pub fn wait_bounded(mut child: Child, limit: Duration) -> Output {
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("process {} did not stop within {limit:?}", child.id());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
