@@ -157,3 +157,47 @@ fn capture_stops_cleanly_on_sigterm_and_sighup() {
         );
     }
 }
+
+#[test]
+fn follow_prints_each_connection_as_it_ends_then_the_summary() {
+    if !is_root() {
+        println!("skipped: live capture needs root (CAP_NET_RAW and network namespaces)");
+        return;
+    }
+    let ns = Netns::new("follow");
+    let mut cap = ns
+        .cmd(&[
+            env!("CARGO_BIN_EXE_tcpdoctor"),
+            "capture",
+            "-i",
+            "lo",
+            "--follow",
+            "--port",
+            "47321",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(cap.stderr.take().unwrap());
+    let mut line = String::new();
+    err.read_line(&mut line).unwrap();
+    let mut out = BufReader::new(cap.stdout.take().unwrap());
+    let refused = "import socket\ntry: socket.create_connection(('127.0.0.1', 47321), timeout=5)\nexcept OSError: pass\n";
+    assert!(ns.cmd(&["python3", "-c", refused]).status().unwrap().success());
+    // The row arrives while the capture still runs: read it before stopping the capture.
+    let (mut header, mut row) = (String::new(), String::new());
+    out.read_line(&mut header).unwrap();
+    out.read_line(&mut row).unwrap();
+    assert!(header.starts_with("CLIENT"), "{header}");
+    assert!(
+        row.contains("127.0.0.1:47321") && row.contains("refused"),
+        "{row}"
+    );
+    signal(&cap, "-INT");
+    let rest = wait_bounded(cap, Duration::from_secs(10));
+    assert!(rest.status.success());
+    let mut summary = String::new();
+    std::io::Read::read_to_string(&mut out, &mut summary).unwrap();
+    assert!(summary.contains("refused                     1"), "{summary}");
+}
