@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the tests use: ip (network namespaces for the live-host tests), ss (to cross-check
 # socket counts), python3 (socket populations and seed traffic), tcpdump (an independent capture of the
-# same live traffic), setpriv (the unprivileged runs), kill (signals to the real binary).
+# same live traffic), setpriv (the unprivileged runs), kill (signals to the real binary), setcap (the
+# least-privilege capture test).
 need=()
 command -v ip >/dev/null || need+=(iproute2)
 command -v ss >/dev/null || need+=(iproute2)
@@ -16,6 +17,7 @@ command -v python3 >/dev/null || need+=(python3)
 command -v tcpdump >/dev/null || need+=(tcpdump)
 command -v setpriv >/dev/null || need+=(util-linux)
 command -v kill >/dev/null || need+=(procps)
+command -v setcap >/dev/null || need+=(libcap2-bin)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"

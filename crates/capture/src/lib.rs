@@ -36,6 +36,8 @@
 
 mod decode;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 #[cfg(target_os = "linux")]
 pub mod live;
 mod mapped;

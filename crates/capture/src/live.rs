@@ -51,16 +51,16 @@ const SLL_LEN: usize = 20;
 #[derive(Debug, thiserror::Error)]
 pub enum LiveError {
     #[error(
-        "capturing on {iface} needs CAP_NET_RAW: run as root, or `setcap cap_net_raw+ep` the binary ({source})"
+        "capturing on {iface} needs CAP_NET_RAW: run as root, or `setcap cap_net_raw+ep` the binary ({error})"
     )]
-    Permission { iface: String, source: io::Error },
+    Permission { iface: String, error: io::Error },
     #[error("no such interface: {0}")]
     NoSuchInterface(String),
-    #[error("capture on {iface}: {op}: {source}")]
+    #[error("capture on {iface}: {op}: {error}")]
     Io {
         iface: String,
         op: &'static str,
-        source: io::Error,
+        error: io::Error,
     },
 }
 
@@ -161,7 +161,7 @@ impl LiveCapture {
         let io_err = |op: &'static str| LiveError::Io {
             iface: iface.to_string(),
             op,
-            source: io::Error::last_os_error(),
+            error: io::Error::last_os_error(),
         };
         let ifindex = if iface == "any" {
             0
@@ -182,12 +182,12 @@ impl LiveCapture {
             return Err(match e.raw_os_error() {
                 Some(libc::EPERM | libc::EACCES) => LiveError::Permission {
                     iface: iface.to_string(),
-                    source: e,
+                    error: e,
                 },
                 _ => LiveError::Io {
                     iface: iface.to_string(),
                     op: "socket(AF_PACKET)",
-                    source: e,
+                    error: e,
                 },
             });
         }
@@ -360,7 +360,7 @@ impl LiveCapture {
                 return Err(LiveError::Io {
                     iface: self.iface.clone(),
                     op: "poll",
-                    source: e,
+                    error: e,
                 });
             }
         }
@@ -389,7 +389,7 @@ impl LiveCapture {
             return Err(LiveError::Io {
                 iface: self.iface.clone(),
                 op: "PACKET_STATISTICS",
-                source: io::Error::last_os_error(),
+                error: io::Error::last_os_error(),
             });
         }
         // The kernel resets these counters on every read: accumulate.

@@ -86,6 +86,16 @@ impl Decoder {
                 uncounted: 0,
             }));
         };
+        if r == &[0; RECORD_HEADER_LEN] {
+            // No writer produces a record of 0 bytes on the wire at time 0: this is a zero-filled
+            // region (a preallocated, sparse or never-flushed file). Read as records, a 4 GB hole
+            // would be 268 million empty frames at 1970; it is damage, named at its first byte.
+            return Err(Problem::damaged(
+                "record",
+                offset,
+                "the record header is all zeros: a zero-filled region (preallocated or never written)".into(),
+            ));
+        }
         let e = self.endian;
         let secs = u64::from(e.u32([r[0], r[1], r[2], r[3]]));
         let frac = u64::from(e.u32([r[4], r[5], r[6], r[7]]));

@@ -133,6 +133,15 @@ impl Decoder {
                 uncounted: 0,
             }));
         };
+        if head == &[0; BLOCK_OVERHEAD] {
+            // Block type 0 is reserved and a length of 0 impossible: a zero-filled region (a
+            // preallocated, sparse or never-flushed file), named as such (as pcap's reader does).
+            return Err(Problem::damaged(
+                "block",
+                offset,
+                "the block header is all zeros: a zero-filled region (preallocated or never written)".into(),
+            ));
+        }
         let is_shb = head[..4] == SHB_MAGIC;
         let endian = if is_shb {
             // §4.1: the byte-order magic, read in the writer's order, is 0x1A2B3C4D.

@@ -48,7 +48,7 @@ pub fn parse_paired(text: &str, counters: &mut Counters) {
 }
 
 /// `Tcp6InSegs  123` lines (IPv6 keeps one counter per line).
-fn parse_snmp6(text: &str, counters: &mut Counters) {
+pub(crate) fn parse_snmp6(text: &str, counters: &mut Counters) {
     for line in text.lines() {
         let mut words = line.split_whitespace();
         if let (Some(name), Some(Ok(v))) = (words.next(), words.next().map(str::parse::<i64>)) {

@@ -8,6 +8,9 @@
 #[cfg(target_os = "linux")]
 pub mod counters;
 #[cfg(target_os = "linux")]
+#[doc(hidden)]
+pub mod fuzzing;
+#[cfg(target_os = "linux")]
 pub mod netns;
 #[cfg(target_os = "linux")]
 pub mod owners;
@@ -24,14 +27,24 @@ use std::path::PathBuf;
 /// Why a snapshot failed as a whole (partial failures are gaps in the evidence instead).
 #[derive(Debug, thiserror::Error)]
 pub enum HostError {
+    // The I/O error is in the message, not also a `#[source]`: an error chain (`{:#}`) would print it twice.
     #[error("{0}: {1}")]
-    Netlink(&'static str, #[source] std::io::Error),
+    Netlink(&'static str, std::io::Error),
     #[error("malformed netlink reply: {0}")]
     Protocol(String),
-    #[error("cannot enter network namespace {path}: {source}", path = .0.display(), source = .1)]
-    Netns(PathBuf, #[source] std::io::Error),
+    #[error("cannot enter network namespace {path}: {error}{hint}", path = .0.display(), error = .1, hint = netns_hint(.1))]
+    Netns(PathBuf, std::io::Error),
     #[error("host evidence is only available on Linux")]
     Unsupported,
+}
+
+/// Which capability `setns(CLONE_NEWNET)` lacked, when it was refused (setns(2)).
+fn netns_hint(e: &std::io::Error) -> &'static str {
+    if e.kind() == std::io::ErrorKind::PermissionDenied {
+        " (entering another network namespace needs CAP_SYS_ADMIN: run as root)"
+    } else {
+        ""
+    }
 }
 
 /// What to gather, and where from (the roots are parameters so tests can use fixture trees).

@@ -255,7 +255,7 @@ fn read_link_at<'b>(dir: &File, name: &[u8], buf: &'b mut [u8]) -> Option<&'b [u
 }
 
 /// `socket:[12345]` → 12345.
-fn socket_inode(link: &[u8]) -> Option<u64> {
+pub(crate) fn socket_inode(link: &[u8]) -> Option<u64> {
     let digits = link.strip_prefix(b"socket:[")?.strip_suffix(b"]")?;
     std::str::from_utf8(digits).ok()?.parse().ok()
 }

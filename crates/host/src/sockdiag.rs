@@ -100,34 +100,53 @@ fn receive(socket: &Socket, family: Family, out: &mut Vec<SocketRecord>) -> Resu
                 "empty netlink datagram in the middle of a dump".into(),
             ));
         }
-        let mut offset = 0;
-        while offset < buf.len() {
-            let rest = &buf[offset..];
-            let len = NetlinkBuffer::new_checked(rest)
-                .map_err(|e| HostError::Protocol(e.to_string()))?
-                .length() as usize;
-            let message = <NetlinkMessage<SockDiagMessage>>::deserialize(&rest[..len])
-                .map_err(|e| HostError::Protocol(e.to_string()))?;
-            match message.payload {
-                NetlinkPayload::InnerMessage(SockDiagMessage::InetResponse(r)) => {
-                    if let Some(record) = record(family, &r) {
-                        out.push(record);
-                    }
-                }
-                NetlinkPayload::Done(_) => return Ok(()),
-                NetlinkPayload::Error(e) => {
-                    let code = e.code.map_or(0, |c| -c.get());
-                    return Err(HostError::Netlink(
-                        "the kernel refused the inet_diag dump",
-                        std::io::Error::from_raw_os_error(code),
-                    ));
-                }
-                _ => {}
-            }
-            // Netlink messages are 4-byte aligned (NLMSG_ALIGN).
-            offset += len.max(16).next_multiple_of(4);
+        if parse_datagram(family, &buf, out)? == Dump::Done {
+            return Ok(());
         }
     }
+}
+
+/// Whether a dump goes on after one datagram.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dump {
+    More,
+    Done,
+}
+
+/// Parses one datagram of an `inet_diag` dump reply (one or more netlink messages) and appends its
+/// sockets to `out`. Kept apart from the socket I/O so that it can be fuzzed: every length in the
+/// datagram comes from the kernel, or from whatever answers on the socket.
+pub fn parse_datagram(family: Family, buf: &[u8], out: &mut Vec<SocketRecord>) -> Result<Dump, HostError> {
+    let mut offset = 0;
+    while offset < buf.len() {
+        let rest = &buf[offset..];
+        let len = NetlinkBuffer::new_checked(rest)
+            .map_err(|e| HostError::Protocol(e.to_string()))?
+            .length() as usize;
+        let message = <NetlinkMessage<SockDiagMessage>>::deserialize(&rest[..len])
+            .map_err(|e| HostError::Protocol(e.to_string()))?;
+        match message.payload {
+            NetlinkPayload::InnerMessage(SockDiagMessage::InetResponse(r)) => {
+                if let Some(record) = record(family, &r) {
+                    out.push(record);
+                }
+            }
+            NetlinkPayload::Done(_) => return Ok(Dump::Done),
+            NetlinkPayload::Error(e) => {
+                // The kernel sends `-errno`; `i32::MIN` has no positive counterpart (found by the
+                // `sockdiag` fuzz target), and any other reply is only an unknown error.
+                let code = e.code.map_or(0, |c| c.get().saturating_neg());
+                return Err(HostError::Netlink(
+                    "the kernel refused the inet_diag dump",
+                    std::io::Error::from_raw_os_error(code),
+                ));
+            }
+            _ => {}
+        }
+        // Netlink messages are 4-byte aligned (NLMSG_ALIGN).
+        offset += len.max(16).next_multiple_of(4);
+    }
+    Ok(Dump::More)
 }
 
 fn record(family: Family, r: &InetResponse) -> Option<SocketRecord> {

@@ -354,10 +354,11 @@ impl Connection {
             me.state = State::SynReceived;
         }
         // RFC 9293 §3.5: the SYN-ACK acknowledges ISN+1; with Fast Open (RFC 7413 §4.2) it may also
-        // acknowledge the data the SYN carried.
+        // acknowledge the data the SYN carried. Added in sequence space (mod 2^32): a hostile SYN
+        // payload length near `u32::MAX` must not overflow (found by the `tracker` fuzz target).
         let valid = peer
             .isn
-            .is_none_or(|isn| seg.ack == isn.plus(1) || seg.ack == isn.plus(1 + syn_data));
+            .is_none_or(|isn| seg.ack == isn.plus(1) || seg.ack == isn.plus(1).plus(syn_data));
         let last_syn = peer.last_syn_at;
         if !valid {
             self.anomalies.bad_synack_ack += 1;
@@ -440,7 +441,9 @@ impl Connection {
         if me.fin_seq.is_some() {
             return; // A retransmitted FIN.
         }
-        let fin = seg.seq.plus(seg.payload_len + u32::from(seg.flags.syn()));
+        // Sequence space wraps (mod 2^32): a hostile payload length near `u32::MAX` must not overflow
+        // (found by the `tracker` fuzz target).
+        let fin = seg.seq.plus(seg.payload_len).plus(u32::from(seg.flags.syn()));
         me.fin_seq = Some(fin);
         me.fin_at = Some(now);
         let peer_fin_unseen = peer

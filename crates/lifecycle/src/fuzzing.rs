@@ -119,7 +119,10 @@ pub fn fuzz_tracker(data: &[u8]) {
     let mut drain = |tracker: &mut Tracker| {
         while let Some(Event::Ended(record)) = tracker.poll_event() {
             assert!(seen.insert(record.id), "connection {} reported twice", record.id);
-            assert!(record.zeek.history.len() <= MAX_HISTORY, "history grew past its cap");
+            assert!(
+                record.zeek.history.len() <= MAX_HISTORY,
+                "history grew past its cap"
+            );
             let _ = (record.packets(), record.duration_ns(), record.anomalies.total());
         }
     };
@@ -136,11 +139,18 @@ pub fn fuzz_tracker(data: &[u8]) {
         };
         if s.timeouts {
             tracker.handle_timeout(now);
-            assert!(tracker.poll_timeout().is_none_or(|t| t > now), "a due timeout was left");
+            assert!(
+                tracker.poll_timeout().is_none_or(|t| t > now),
+                "a due timeout was left"
+            );
         }
         tracker.handle_segment(at, &s.seg);
         last_end[s.src] = s.seg.seq_end();
-        assert!(tracker.tracked() <= MAX_CONNECTIONS, "tracked {} > cap", tracker.tracked());
+        assert!(
+            tracker.tracked() <= MAX_CONNECTIONS,
+            "tracked {} > cap",
+            tracker.tracked()
+        );
         drain(&mut tracker);
     }
     tracker.finish();
@@ -175,5 +185,43 @@ mod tests {
             n += 1;
         }
         assert!(n > 0, "no regression inputs in {}", dir.display());
+    }
+
+    /// A FIN (or SYN) with a payload length within 2 of `u32::MAX` made `seq_len` overflow (a panic in
+    /// debug builds): the tracker must take any `Segment`, not only those the decoder builds.
+    #[test]
+    fn seq_len_overflow_fin_with_u32_max_payload() {
+        let mut seg = Segment::between(endpoint(0), endpoint(1));
+        seg.flags = Flags(Flags::SYN | Flags::FIN);
+        seg.payload_len = u32::MAX;
+        assert_eq!(seg.seq_len(), u32::MAX);
+        let mut tracker = Tracker::default();
+        tracker.handle_segment(Timestamp(1), &seg);
+        tracker.finish();
+        assert!(tracker.poll_event().is_some());
+    }
+
+    /// A SYN carrying a payload length of `u32::MAX`, then a SYN-ACK: checking the SYN-ACK's ACK against
+    /// ISN + 1 + the SYN's data overflowed (a panic in debug builds).
+    #[test]
+    fn synack_ack_overflow_syn_payload_u32_max() {
+        let mut syn = Segment::between(endpoint(0), endpoint(1));
+        syn.flags = Flags(Flags::SYN);
+        syn.seq = Seq(1000);
+        syn.payload_len = u32::MAX;
+        let mut synack = Segment::between(endpoint(1), endpoint(0));
+        synack.flags = Flags(Flags::SYN | Flags::ACK);
+        synack.ack = Seq(1000).plus(1).plus(u32::MAX);
+        let mut tracker = Tracker::default();
+        tracker.handle_segment(Timestamp(1), &syn);
+        tracker.handle_segment(Timestamp(2), &synack);
+        tracker.finish();
+        let Some(Event::Ended(record)) = tracker.poll_event() else {
+            panic!("the connection must end");
+        };
+        assert_eq!(
+            record.anomalies.bad_synack_ack, 0,
+            "the SYN-ACK acknowledges the SYN's data"
+        );
     }
 }

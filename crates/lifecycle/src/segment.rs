@@ -119,9 +119,14 @@ pub struct Segment {
 
 impl Segment {
     /// Sequence space this segment occupies: payload plus one for SYN and one for FIN (RFC 9293 §3.4).
+    ///
+    /// Saturating: a segment built with a payload length within 2 of `u32::MAX` (no real segment; the
+    /// decoder's lengths stop 40 below it) must not overflow (found by the `tracker` fuzz target).
     #[must_use]
     pub fn seq_len(&self) -> u32 {
-        self.payload_len + u32::from(self.flags.syn()) + u32::from(self.flags.fin())
+        self.payload_len
+            .saturating_add(u32::from(self.flags.syn()))
+            .saturating_add(u32::from(self.flags.fin()))
     }
 
     /// The sequence number just past this segment.

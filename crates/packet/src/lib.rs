@@ -21,6 +21,8 @@
 
 mod bytes;
 mod ether;
+#[doc(hidden)]
+pub mod fuzzing;
 mod ip;
 mod link;
 mod outcome;

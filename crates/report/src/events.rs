@@ -72,7 +72,7 @@ pub fn write_event_line(out: &mut impl Write, e: &KernelEvent, reasons_available
         who(e),
         endpoint_string(e.local),
         endpoint_string(e.remote),
-        what(&e.kind, reasons_available)
+        terminal(&what(&e.kind, reasons_available))
     )
 }
 
@@ -150,7 +150,7 @@ pub fn write_event_json(out: &mut impl Write, e: &KernelEvent) -> io::Result<()>
         }
         EventKind::Retransmit { state } => obj.state = Some(state.map(State::rfc_name)),
     }
-    serde_json::to_writer(&mut *out, &obj)?;
+    crate::safe::write_json(&mut *out, &obj)?;
     writeln!(out)
 }
 
@@ -387,7 +387,7 @@ impl EventSummary {
                 .map(|(peer, events, resets)| Peer { peer, events, resets })
                 .collect(),
         };
-        serde_json::to_writer(&mut *out, &s)?;
+        crate::safe::write_json(&mut *out, &s)?;
         writeln!(out)
     }
 }

@@ -77,6 +77,6 @@ pub fn write_connection(out: &mut impl Write, r: &ConnectionRecord) -> io::Resul
         zeek_orig: endpoint_string(r.zeek.orig),
         anomalies: &r.anomalies,
     };
-    serde_json::to_writer(&mut *out, &obj).map_err(io::Error::from)?;
+    crate::safe::write_json(&mut *out, &obj)?;
     out.write_all(b"\n")
 }

@@ -1,8 +1,10 @@
 //! Output safety: text from the outside (file names, process names, anything a capture carries) must
 //! not put control characters on an operator's terminal.
 
+use serde::Serialize;
 use std::borrow::Cow;
 use std::fmt::Write as _;
+use std::io;
 
 /// Escapes control characters (C0, DEL, C1) as `\xNN` / `\u{NN}`; other text is returned unchanged.
 #[must_use]
@@ -21,9 +23,56 @@ pub fn terminal(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// A `serde_json` formatter that escapes every control character, not only those JSON requires.
+///
+/// JSON must escape C0 (U+0000 to U+001F), and `serde_json` does; it writes DEL (U+007F) and the C1
+/// controls (U+0080 to U+009F, among them CSI, U+009B, which some terminals obey in UTF-8) as they are.
+/// Output piped to a terminal or a pager (`tcpdoctor status --json`, `jq -c`) must not carry them either,
+/// so they are written as `\u00XX` too: the same string for any JSON parser.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct JsonFormatter;
+
+impl serde_json::ser::Formatter for JsonFormatter {
+    fn write_string_fragment<W: ?Sized + io::Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
+        // DEL is 0x7f; every C1 control is 0xc2 followed by 0x80..=0x9f in UTF-8.
+        if !fragment.bytes().any(|b| b == 0x7f || b == 0xc2) {
+            return writer.write_all(fragment.as_bytes());
+        }
+        let mut rest = fragment;
+        while let Some((i, c)) = rest.char_indices().find(|(_, c)| c.is_control()) {
+            writer.write_all(&rest.as_bytes()[..i])?;
+            write!(writer, "\\u{:04x}", u32::from(c))?;
+            rest = &rest[i + c.len_utf8()..];
+        }
+        writer.write_all(rest.as_bytes())
+    }
+}
+
+/// Writes `value` as compact JSON with every control character escaped ([`JsonFormatter`]).
+pub fn write_json<W: io::Write, T: ?Sized + Serialize>(writer: W, value: &T) -> io::Result<()> {
+    let mut ser = serde_json::Serializer::with_formatter(writer, JsonFormatter);
+    value.serialize(&mut ser).map_err(io::Error::from)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_escapes_every_control_character() {
+        let name = "e\x1b[2J\x07\x7f\u{9b}31m\u{a0}é";
+        let mut out = Vec::new();
+        write_json(&mut out, &serde_json::json!({ "comm": name })).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text, "{\"comm\":\"e\\u001b[2J\\u0007\\u007f\\u009b31m\u{a0}é\"}");
+        assert!(!text.chars().any(char::is_control), "{text:?}");
+        let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back["comm"], name);
+    }
 
     #[test]
     fn escapes_escape_sequences() {

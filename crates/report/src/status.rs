@@ -451,7 +451,7 @@ pub fn write_json(w: &mut impl Write, d: &Diagnosis, ctx: &StatusContext<'_>) ->
         sysctls: &d.sysctls,
         gaps: &d.gaps,
     };
-    serde_json::to_writer(&mut *w, &status)?;
+    crate::safe::write_json(&mut *w, &status)?;
     writeln!(w)
 }
 

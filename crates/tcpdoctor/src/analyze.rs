@@ -7,7 +7,8 @@
 use crate::filter::Filter;
 use crate::output::Format;
 use crate::pipeline::Pipeline;
-use anyhow::Result;
+use crate::signals::Stop;
+use anyhow::{Context as _, Result};
 use capture::CaptureError;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -98,7 +99,7 @@ pub struct TrackerArgs {
     /// Seconds without a segment after which a connection ends as idle.
     #[arg(long, value_name = "SECS", default_value_t = 300)]
     pub idle_timeout: u64,
-    /// Most connections tracked at once (about 1.2 KB each); the least recently active is evicted beyond
+    /// Most connections tracked at once (about 1.5 KB each); the least recently active is evicted beyond
     /// it, and counted in the summary.
     #[arg(long, value_name = "N", default_value_t = 500_000)]
     pub max_connections: usize,
@@ -125,10 +126,16 @@ pub fn run(args: &AnalyzeArgs) -> Result<i32> {
         args.filter.filter(),
         out,
     );
+    // Ctrl-C, SIGTERM or SIGHUP: report what was read. `tcpdump -w - | tcpdoctor analyze -` gets the
+    // same Ctrl-C in both processes: tcpdump flushes and exits, and the summary comes at the pipe's end.
+    let stop = Stop::install_second_exits().context("installing signal handlers")?;
     let mut errors = Vec::new();
     for path in &args.files {
+        if stop.requested() {
+            break;
+        }
         pipeline.facts.inputs.push(path.display().to_string());
-        if let Err(e) = read(&mut pipeline, path, !args.no_progress)? {
+        if let Err(e) = read(&mut pipeline, path, !args.no_progress, &stop)? {
             pipeline.facts.errors.push(e.to_string());
             errors.push(e);
         }
@@ -136,6 +143,9 @@ pub fn run(args: &AnalyzeArgs) -> Result<i32> {
     pipeline.finish()?;
     for e in &errors {
         eprintln!("tcpdoctor: {}", report::safe::terminal(&e.to_string()));
+    }
+    if stop.requested() {
+        eprintln!("tcpdoctor: interrupted: the connections read until then are reported");
     }
     Ok(if errors.is_empty() { 0 } else { 2 })
 }
@@ -145,14 +155,21 @@ fn read<W: Write>(
     pipeline: &mut Pipeline<W>,
     path: &std::path::Path,
     progress: bool,
+    stop: &Stop,
 ) -> io::Result<Result<(), CaptureError>> {
     let mut source = match capture::open(path) {
         Ok(s) => s,
         Err(e) => return Ok(Err(e)),
     };
     let bar = progress_bar(progress, source.total_bytes());
+    // A file stops at once; a pipe is read to its end, which its writer, stopped by the same signal,
+    // brings soon (a second signal exits at once).
+    let stop_now = source.total_bytes().is_some();
     let mut frames = 0u64;
     let result = loop {
+        if stop_now && stop.requested() {
+            break Ok(());
+        }
         if frames % 1024 == 0
             && let Some(b) = &bar
         {

@@ -23,6 +23,22 @@ impl Stop {
         Ok(Stop(flag))
     }
 
+    /// As [`Stop::install`], but once a stop was requested another signal ends the process at once
+    /// (exit status 130), for a command that may be waiting on a quiet pipe when the first one comes.
+    pub fn install_second_exits() -> std::io::Result<Stop> {
+        let flag = Arc::new(AtomicBool::new(false));
+        for sig in [
+            signal_hook::consts::SIGINT,
+            signal_hook::consts::SIGTERM,
+            signal_hook::consts::SIGHUP,
+        ] {
+            // Registered first, so it sees the flag as it was before this signal set it.
+            signal_hook::flag::register_conditional_shutdown(sig, 130, Arc::clone(&flag))?;
+            signal_hook::flag::register(sig, Arc::clone(&flag))?;
+        }
+        Ok(Stop(flag))
+    }
+
     /// Whether a stop was requested.
     pub fn requested(&self) -> bool {
         self.0.load(Ordering::Relaxed)

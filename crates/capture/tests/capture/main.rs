@@ -4,5 +4,6 @@
 
 mod corpus;
 mod fuzz;
+mod fuzz_regressions;
 mod support;
 mod synthetic;

@@ -418,3 +418,30 @@ fn error_offsets() {
     let (_, err) = drain_both("x", b"garbage!");
     assert_eq!(err.unwrap().offset(), Some(0));
 }
+
+/// Regression (a 4 GB sparse pcap read as 268 million empty frames at 1970): a record header of 16
+/// zero bytes is a zero-filled region, named as damage at its first byte; a zero-length frame with a
+/// time or a length on the wire is still a frame.
+#[test]
+fn zero_filled_region_is_damage_not_empty_frames() {
+    let mut p = Pcap::new(false, false, 65535, 1);
+    p.record(1, 0, b"ok", 2);
+    p.record(2, 0, b"", 60);
+    p.record(0, 0, b"", 0);
+    p.record(3, 0, b"never read", 10);
+    let hole = p.starts[3];
+    let (n, offset, msg) = damaged("sparse.pcap", &p.out);
+    assert_eq!((n, offset), (2, hole as u64));
+    assert!(msg.contains("all zeros"), "{msg}");
+
+    let mut ng = Ng::default();
+    ng.shb(false).idb(1, 0, &[]).epb(0, 5, b"ok", 2);
+    let hole = ng.out.len();
+    ng.out.extend_from_slice(&[0; 64]);
+    let (n, offset, msg) = damaged("sparse.pcapng", &ng.out);
+    assert_eq!((n, offset), (1, hole as u64));
+    assert!(
+        msg.contains("damaged block at byte") && msg.contains("all zeros"),
+        "{msg}"
+    );
+}

@@ -276,9 +276,10 @@ impl Tracer {
         if self.comms.len() >= COMM_CACHE {
             self.comms.clear();
         }
-        let name = std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        // Lossily, as `status` reads it: a name is any bytes its process wrote, not always UTF-8.
+        let name = std::fs::read(format!("/proc/{pid}/comm"))
             .ok()
-            .map(|s| s.trim_end_matches('\n').to_string())
+            .map(|b| String::from_utf8_lossy(&b).trim_end_matches('\n').to_string())
             .or_else(|| {
                 let map = saved.get_or_insert_with(|| {
                     let path = self.root.join("saved_cmdlines");

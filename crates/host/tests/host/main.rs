@@ -4,4 +4,5 @@
 #[macro_use]
 mod lab;
 mod fixtures;
+mod fuzz_regressions;
 mod namespace;

@@ -4,5 +4,6 @@
 
 mod common;
 mod decode;
+mod fuzz_regressions;
 mod never_panics;
 mod traces;

@@ -6,7 +6,19 @@ mod analyze;
 #[cfg(target_os = "linux")]
 mod capture;
 #[cfg(target_os = "linux")]
+mod damaged;
+#[cfg(target_os = "linux")]
+mod floods;
+#[cfg(target_os = "linux")]
+mod generate;
+#[cfg(target_os = "linux")]
 mod live;
+#[cfg(target_os = "linux")]
+mod output_safety;
+#[cfg(target_os = "linux")]
+mod privileges;
+#[cfg(target_os = "linux")]
+mod signals;
 mod status;
 #[cfg(target_os = "linux")]
 mod trace;

@@ -1,0 +1,79 @@
+//! Entry points of the `decode` fuzz target (`fuzz/fuzz_targets/decode.rs`), kept in the library so
+//! that the fuzz target and the regression replay test (`tests/packet/fuzz_regressions.rs`) run the
+//! same code: a crash found by the fuzzer is replayed by plain `cargo test`, without cargo-fuzz or
+//! nightly. Not part of the crate's API.
+
+use crate::{LinkType, decode};
+use lifecycle::{Timestamp, Tracker};
+
+/// Every link type [`decode`] understands, and one it does not (`LINKTYPE_IEEE802_11`), so that the
+/// fuzzer reaches each link parser from the first input byte.
+const LINKS: [LinkType; 14] = [
+    LinkType::NULL,
+    LinkType::ETHERNET,
+    LinkType::PPP,
+    LinkType::RAW_DLT12,
+    LinkType::RAW_DLT14,
+    LinkType::PPP_HDLC,
+    LinkType::RAW,
+    LinkType::C_HDLC,
+    LinkType::LOOP,
+    LinkType::LINUX_SLL,
+    LinkType::IPV4,
+    LinkType::IPV6,
+    LinkType::LINUX_SLL2,
+    LinkType(105),
+];
+
+/// The byte that selects `link` (with the frame's own length as its original length), for building
+/// seed inputs from captured frames.
+#[must_use]
+pub fn selector(link: LinkType) -> Option<u8> {
+    LINKS
+        .iter()
+        .position(|l| *l == link)
+        .and_then(|i| u8::try_from(i).ok())
+}
+
+/// Decodes `data[1..]` as one frame. The low 6 bits of `data[0]` pick the link type from [`LINKS`];
+/// the top 2 bits pick the original length: the frame's length, 0 (a damaged record), a frame cut by
+/// the snaplen (1 MiB more on the wire), or `u32::MAX` (a hostile record). The last two reach the
+/// paths where an IP length field of 0 defers to the original length.
+///
+/// A decoded segment is then fed to a fresh tracker and its record built, so that lengths the
+/// decoder derives from hostile headers are also checked against the arithmetic downstream
+/// (`seq_len`, byte counters).
+pub fn fuzz_decode(data: &[u8]) {
+    let Some((&select, frame)) = data.split_first() else {
+        return;
+    };
+    let link = LINKS[usize::from(select & 0x3f) % LINKS.len()];
+    let len = u32::try_from(frame.len()).unwrap_or(u32::MAX);
+    let orig_len = match select >> 6 {
+        0 => len,
+        1 => 0,
+        2 => len.saturating_add(1 << 20),
+        _ => u32::MAX,
+    };
+    match decode(link, frame, orig_len) {
+        Ok(tcp) => {
+            let seg = tcp.segment;
+            assert!(
+                seg.ip_len >= seg.payload_len,
+                "IP length below the TCP payload: {seg:?}"
+            );
+            let _ = seg.seq_end();
+            let mut tracker = Tracker::default();
+            tracker.handle_segment(Timestamp(1), &seg);
+            tracker.finish();
+            assert!(
+                tracker.poll_event().is_some(),
+                "a tracked segment must end as a connection"
+            );
+        }
+        Err(skip) => {
+            // Display must not panic either: these messages reach the summary.
+            let _ = skip.to_string();
+        }
+    }
+}
