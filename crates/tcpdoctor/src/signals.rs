@@ -12,28 +12,26 @@ impl Stop {
     /// Installs the handlers. A second signal while stopping still only sets the flag: the command is
     /// expected to stop within a poll interval, and a hard kill (SIGKILL) remains for the impatient.
     pub fn install() -> std::io::Result<Stop> {
-        let flag = Arc::new(AtomicBool::new(false));
-        for sig in [
-            signal_hook::consts::SIGINT,
-            signal_hook::consts::SIGTERM,
-            signal_hook::consts::SIGHUP,
-        ] {
-            signal_hook::flag::register(sig, Arc::clone(&flag))?;
-        }
-        Ok(Stop(flag))
+        Stop::with(false)
     }
 
     /// As [`Stop::install`], but once a stop was requested another signal ends the process at once
     /// (exit status 130), for a command that may be waiting on a quiet pipe when the first one comes.
     pub fn install_second_exits() -> std::io::Result<Stop> {
+        Stop::with(true)
+    }
+
+    fn with(second_exits: bool) -> std::io::Result<Stop> {
         let flag = Arc::new(AtomicBool::new(false));
         for sig in [
             signal_hook::consts::SIGINT,
             signal_hook::consts::SIGTERM,
             signal_hook::consts::SIGHUP,
         ] {
-            // Registered first, so it sees the flag as it was before this signal set it.
-            signal_hook::flag::register_conditional_shutdown(sig, 130, Arc::clone(&flag))?;
+            if second_exits {
+                // Registered first, so it sees the flag as it was before this signal set it.
+                signal_hook::flag::register_conditional_shutdown(sig, 130, Arc::clone(&flag))?;
+            }
             signal_hook::flag::register(sig, Arc::clone(&flag))?;
         }
         Ok(Stop(flag))
