@@ -179,40 +179,6 @@ fn a_process_name_with_control_characters_is_escaped_in_status() {
     );
 }
 
-/// Where tracefs is mounted (tcpdoctor mounts it on /sys/kernel/tracing when it is nowhere).
-fn tracefs_root() -> std::path::PathBuf {
-    std::fs::read_to_string("/proc/self/mounts")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| {
-            let f: Vec<&str> = l.split_whitespace().collect();
-            (f.get(2) == Some(&"tracefs")).then(|| std::path::PathBuf::from(f[1]))
-        })
-        .unwrap_or_else(|| "/sys/kernel/tracing".into())
-}
-
-/// Starts `tcpdoctor trace ARGS` and waits until its instance has every tracepoint enabled.
-fn start_trace(args: &[&str]) -> std::process::Child {
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_tcpdoctor"))
-        .arg("trace")
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let ready = tracefs_root().join(format!(
-        "instances/tcpdoctor-{}/events/tcp/tcp_retransmit_skb/enable",
-        child.id()
-    ));
-    let start = std::time::Instant::now();
-    while !std::fs::read_to_string(&ready).is_ok_and(|s| s.trim() == "1") {
-        assert!(start.elapsed() < LIMIT, "trace did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child
-}
-
 /// Closes a connection first (ESTABLISHED -> FIN-WAIT-1 runs in its own context, so trace names it)
 /// under a process name of control characters and a byte that is not UTF-8, then waits for stdin.
 const CLOSER: &str = r#"
@@ -240,8 +206,8 @@ fn a_process_name_with_control_characters_is_escaped_in_trace() {
     let mut name = EVIL.as_bytes().to_vec();
     name.push(0xff);
     let ns = Netns::new("safetrace");
-    let text = start_trace(&["--port", "47290"]);
-    let json = start_trace(&["--json", "--port", "47290"]);
+    let text = super::trace::start_trace(&["--port", "47290"]);
+    let json = super::trace::start_trace(&["--json", "--port", "47290"]);
     let mut closer = ns.cmd(&["python3", "-c", CLOSER]);
     closer
         .arg(std::ffi::OsStr::from_bytes(&name))

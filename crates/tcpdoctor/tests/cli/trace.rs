@@ -65,7 +65,7 @@ fn unavailable() -> Option<&'static str> {
 }
 
 /// Starts `tcpdoctor trace ARGS` and waits until its instance has all tracepoints enabled.
-fn start_trace(args: &[&str]) -> Child {
+pub(crate) fn start_trace(args: &[&str]) -> Child {
     let child = Command::new(env!("CARGO_BIN_EXE_tcpdoctor"))
         .arg("trace")
         .args(args)
