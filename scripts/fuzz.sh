@@ -2,7 +2,8 @@
 # A bounded fuzz run of every target in fuzz/ (or of the targets named), one after another, on one core.
 #   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]      # default 60 s each, every target
 #   FUZZ_RUNS=10000000 scripts/fuzz.sh 3600 tracker       # stop at 10 M executions or 1 hour
-# Prints, per target: executions, seconds, executions per second, new corpus units, peak RSS, crashes.
+# Prints, per target: executions, seconds, executions per second, new corpus units, peak RSS, the
+# slowest single input (seconds), crashes.
 # Exit status 1 if any target crashed; the crashing input is in fuzz/artifacts/<target>/, to minimise
 # with `cargo fuzz tmin --sanitizer none -a <target> <file>` and add to fuzz/regressions/<target>/.
 #
@@ -44,7 +45,7 @@ fi
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
 status=0
-printf '%-12s %12s %8s %10s %8s %8s %s\n' target executions seconds exec/s new_units rss_mb crashes
+printf '%-12s %12s %8s %10s %10s %8s %9s %s\n' target executions seconds exec/s new_units rss_mb slowest_s crashes
 for t in "${targets[@]}"; do
   mkdir -p "fuzz/corpus/$t" "fuzz/artifacts/$t"
   before=$(find "fuzz/artifacts/$t" -type f | wc -l)
@@ -63,8 +64,9 @@ for t in "${targets[@]}"; do
   elapsed=$(($(date +%s) - start))
   stat() { sed -n "s/^stat::$1: *//p" "$logs/$t" | tail -1; }
   after=$(find "fuzz/artifacts/$t" -type f | wc -l)
-  printf '%-12s %12s %8s %10s %8s %8s %s\n' "$t" "$(stat number_of_executed_units)" "$elapsed" \
-    "$(stat average_exec_per_sec)" "$(stat new_units_added)" "$(stat peak_rss_mb)" "$((after - before))"
+  printf '%-12s %12s %8s %10s %10s %8s %9s %s\n' "$t" "$(stat number_of_executed_units)" "$elapsed" \
+    "$(stat average_exec_per_sec)" "$(stat new_units_added)" "$(stat peak_rss_mb)" \
+    "$(stat slowest_unit_time_sec)" "$((after - before))"
   if [ "$crashed" = 1 ]; then
     grep -E "panicked at|ERROR: libFuzzer|SUMMARY|Test unit written" "$logs/$t" | head -5 | sed 's/^/    /'
   fi

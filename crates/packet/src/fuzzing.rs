@@ -25,16 +25,6 @@ const LINKS: [LinkType; 14] = [
     LinkType(105),
 ];
 
-/// The byte that selects `link` (with the frame's own length as its original length), for building
-/// seed inputs from captured frames.
-#[must_use]
-pub fn selector(link: LinkType) -> Option<u8> {
-    LINKS
-        .iter()
-        .position(|l| *l == link)
-        .and_then(|i| u8::try_from(i).ok())
-}
-
 /// Decodes `data[1..]` as one frame. The low 6 bits of `data[0]` pick the link type from [`LINKS`];
 /// the top 2 bits pick the original length: the frame's length, 0 (a damaged record), a frame cut by
 /// the snaplen (1 MiB more on the wire), or `u32::MAX` (a hostile record). The last two reach the
