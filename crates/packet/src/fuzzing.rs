@@ -6,27 +6,12 @@
 use crate::{LinkType, decode};
 use lifecycle::{Timestamp, Tracker};
 
-/// Every link type [`decode`] understands, and one it does not (`LINKTYPE_IEEE802_11`), so that the
-/// fuzzer reaches each link parser from the first input byte.
-const LINKS: [LinkType; 14] = [
-    LinkType::NULL,
-    LinkType::ETHERNET,
-    LinkType::PPP,
-    LinkType::RAW_DLT12,
-    LinkType::RAW_DLT14,
-    LinkType::PPP_HDLC,
-    LinkType::RAW,
-    LinkType::C_HDLC,
-    LinkType::LOOP,
-    LinkType::LINUX_SLL,
-    LinkType::IPV4,
-    LinkType::IPV6,
-    LinkType::LINUX_SLL2,
-    LinkType(105),
-];
+/// A link type [`decode`] does not understand (`LINKTYPE_IEEE802_11`), picked after every supported one
+/// so that the fuzzer reaches each link parser, and the refusal, from the first input byte.
+const UNSUPPORTED: LinkType = LinkType(105);
 
-/// Decodes `data[1..]` as one frame. The low 6 bits of `data[0]` pick the link type from [`LINKS`];
-/// the top 2 bits pick the original length: the frame's length, 0 (a damaged record), a frame cut by
+/// Decodes `data[1..]` as one frame. The low 6 bits of `data[0]` pick the link type from
+/// [`LinkType::SUPPORTED`] and [`UNSUPPORTED`]; the top 2 bits pick the original length: the frame's length, 0 (a damaged record), a frame cut by
 /// the snaplen (1 MiB more on the wire), or `u32::MAX` (a hostile record). The last two reach the
 /// paths where an IP length field of 0 defers to the original length.
 ///
@@ -37,7 +22,10 @@ pub fn fuzz_decode(data: &[u8]) {
     let Some((&select, frame)) = data.split_first() else {
         return;
     };
-    let link = LINKS[usize::from(select & 0x3f) % LINKS.len()];
+    let link = LinkType::SUPPORTED
+        .get(usize::from(select & 0x3f) % (LinkType::SUPPORTED.len() + 1))
+        .copied()
+        .unwrap_or(UNSUPPORTED);
     let len = u32::try_from(frame.len()).unwrap_or(u32::MAX);
     let orig_len = match select >> 6 {
         0 => len,

@@ -42,6 +42,23 @@ impl LinkType {
     /// Linux "cooked" capture, version 2 (20-byte header).
     pub const LINUX_SLL2: LinkType = LinkType(276);
 
+    /// Every link type [`decode`](crate::decode) understands.
+    pub const SUPPORTED: [LinkType; 13] = [
+        LinkType::NULL,
+        LinkType::ETHERNET,
+        LinkType::PPP,
+        LinkType::RAW_DLT12,
+        LinkType::RAW_DLT14,
+        LinkType::PPP_HDLC,
+        LinkType::RAW,
+        LinkType::C_HDLC,
+        LinkType::LOOP,
+        LinkType::LINUX_SLL,
+        LinkType::IPV4,
+        LinkType::IPV6,
+        LinkType::LINUX_SLL2,
+    ];
+
     /// The libpcap name (as `tcpdump -L` prints it), or `None` for link types this crate does not decode.
     #[must_use]
     pub fn name(self) -> Option<&'static str> {

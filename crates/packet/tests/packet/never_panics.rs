@@ -5,21 +5,7 @@ use crate::common::build::*;
 use packet::{DecodeStats, LinkType, decode};
 use proptest::prelude::*;
 
-const SUPPORTED: [LinkType; 13] = [
-    LinkType::NULL,
-    LinkType::ETHERNET,
-    LinkType::PPP,
-    LinkType::RAW_DLT12,
-    LinkType::RAW_DLT14,
-    LinkType::PPP_HDLC,
-    LinkType::RAW,
-    LinkType::C_HDLC,
-    LinkType::LOOP,
-    LinkType::LINUX_SLL,
-    LinkType::IPV4,
-    LinkType::IPV6,
-    LinkType::LINUX_SLL2,
-];
+const SUPPORTED: [LinkType; 13] = LinkType::SUPPORTED;
 
 fn link() -> impl Strategy<Value = LinkType> {
     prop_oneof![
