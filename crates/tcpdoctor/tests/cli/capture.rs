@@ -6,8 +6,26 @@ use super::{json_lines_by_client, stdout, tcpdoctor};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, ChildStderr, Command, Stdio};
 use std::time::Duration;
+
+/// Starts `tcpdoctor capture ARGS` inside `ns` and waits for its "capturing" line on stderr; returns the
+/// child and the rest of its stderr.
+fn start_capture(ns: &Netns, args: &[&str]) -> (Child, BufReader<ChildStderr>) {
+    let mut argv = vec![env!("CARGO_BIN_EXE_tcpdoctor"), "capture"];
+    argv.extend_from_slice(args);
+    let mut cap = ns
+        .cmd(&argv)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(cap.stderr.take().unwrap());
+    let mut line = String::new();
+    err.read_line(&mut line).unwrap();
+    assert!(line.contains("capturing TCP on lo"), "{line}");
+    (cap, err)
+}
 
 #[test]
 fn live_capture_agrees_with_the_truth_and_with_analyze() {
@@ -19,17 +37,7 @@ fn live_capture_agrees_with_the_truth_and_with_analyze() {
     let ours = dir.path().join("ours.pcap");
     let theirs = dir.path().join("tcpdump.pcap");
     let ns = Netns::new("capture");
-    let bin = env!("CARGO_BIN_EXE_tcpdoctor");
-    let mut cap = ns
-        .cmd(&[bin, "capture", "-i", "lo", "--json", "-w", ours.to_str().unwrap()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut err = BufReader::new(cap.stderr.take().unwrap());
-    let mut line = String::new();
-    err.read_line(&mut line).unwrap();
-    assert!(line.contains("capturing TCP on lo"), "{line}");
+    let (cap, mut err) = start_capture(&ns, &["-i", "lo", "--json", "-w", ours.to_str().unwrap()]);
     let tcpdump = ns
         .cmd(&[
             "tcpdump",
@@ -132,23 +140,8 @@ fn capture_stops_cleanly_on_sigterm_and_sighup() {
     }
     for sig in ["-TERM", "-HUP"] {
         let ns = Netns::new("signal");
-        let mut cap = ns
-            .cmd(&[env!("CARGO_BIN_EXE_tcpdoctor"), "capture", "-i", "lo"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut err = BufReader::new(cap.stderr.take().unwrap());
-        let mut line = String::new();
-        err.read_line(&mut line).unwrap();
-        assert!(line.contains("capturing TCP on lo"), "{line}");
-        assert!(
-            Command::new("kill")
-                .args([sig, &cap.id().to_string()])
-                .status()
-                .unwrap()
-                .success()
-        );
+        let (cap, _err) = start_capture(&ns, &["-i", "lo"]);
+        signal(&cap, sig);
         let out = wait_bounded(cap, Duration::from_secs(10));
         assert!(out.status.success(), "{sig}: {:?}", out.status);
         assert!(
@@ -165,23 +158,7 @@ fn follow_prints_each_connection_as_it_ends_then_the_summary() {
         return;
     }
     let ns = Netns::new("follow");
-    let mut cap = ns
-        .cmd(&[
-            env!("CARGO_BIN_EXE_tcpdoctor"),
-            "capture",
-            "-i",
-            "lo",
-            "--follow",
-            "--port",
-            "47321",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut err = BufReader::new(cap.stderr.take().unwrap());
-    let mut line = String::new();
-    err.read_line(&mut line).unwrap();
+    let (mut cap, _err) = start_capture(&ns, &["-i", "lo", "--follow", "--port", "47321"]);
     let mut out = BufReader::new(cap.stdout.take().unwrap());
     let refused = "import socket\ntry: socket.create_connection(('127.0.0.1', 47321), timeout=5)\nexcept OSError: pass\n";
     assert!(ns.cmd(&["python3", "-c", refused]).status().unwrap().success());
