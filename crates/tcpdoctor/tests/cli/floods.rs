@@ -65,72 +65,53 @@ fn cause_count(summary: &str, cause: &str) -> u64 {
         .unwrap_or(0)
 }
 
-#[test]
-fn a_syn_flood_stays_within_the_cap_and_counts_what_it_evicted() {
+/// Analyzes a SYN flood of `syns` segments through stdin with `--max-connections cap`, and asserts
+/// that the summary counts `syns - cap` evictions and that the peak RSS stays under the bound. Every SYN
+/// is a new connection and nothing times out within the flood: all but the last `cap` are evicted, and
+/// those end with the capture. Returns the summary.
+fn flood_within_cap(syns: u32, cap: usize) -> String {
     let dir = tempfile::tempdir().unwrap();
     let flood = dir.path().join("flood.pcap");
-    generate::syn_flood(&flood, FLOOD_SYNS);
+    generate::syn_flood(&flood, syns);
     let baseline = baseline_kib(dir.path());
-    let run = analyze_stdin(&flood, &["--max-connections", &CAP.to_string()]);
+    let run = analyze_stdin(&flood, &["--max-connections", &cap.to_string()]);
     let s = run.stdout();
-    let n = u64::from(FLOOD_SYNS);
+    let bound = rss_bound_kib(baseline, cap);
     println!(
-        "SYN flood of {n} segments, cap {CAP}: {:?}, peak RSS {} KiB (baseline {baseline} KiB, bound {} KiB)",
-        run.elapsed,
-        run.max_rss_kib,
-        rss_bound_kib(baseline, CAP)
+        "SYN flood of {syns} segments, cap {cap}: {:?}, peak RSS {} KiB (baseline {baseline} KiB, bound {bound} KiB)",
+        run.elapsed, run.max_rss_kib
     );
+    let evicted = u64::from(syns) - cap as u64;
+    assert!(
+        s.contains(&format!(
+            "connections tracked at most {cap} at once (cap {cap}); evicted by the cap: {evicted}"
+        )),
+        "{s}"
+    );
+    assert!(
+        run.max_rss_kib < bound,
+        "peak RSS {} KiB over the bound {bound} KiB (baseline {baseline} KiB)",
+        run.max_rss_kib
+    );
+    s
+}
+
+#[test]
+fn a_syn_flood_stays_within_the_cap_and_counts_what_it_evicted() {
+    let s = flood_within_cap(FLOOD_SYNS, CAP);
+    let n = u64::from(FLOOD_SYNS);
     assert!(
         s.contains(&format!("{n} TCP connections in {n} TCP segments")),
         "{s}"
     );
     assert_eq!(cause_count(&s, "unanswered"), n, "{s}");
-    // Every SYN is a new connection and nothing times out within the flood's 0.4 s: all but the last
-    // CAP are evicted, and those end with the capture.
-    assert!(
-        s.contains(&format!(
-            "connections tracked at most {CAP} at once (cap {CAP}); evicted by the cap: {}",
-            n - CAP as u64
-        )),
-        "{s}"
-    );
-    assert!(
-        run.max_rss_kib < rss_bound_kib(baseline, CAP),
-        "peak RSS {} KiB over the bound {} KiB (baseline {baseline} KiB)",
-        run.max_rss_kib,
-        rss_bound_kib(baseline, CAP)
-    );
 }
 
 /// The per-connection part of the bound, with a cap large enough for it to dominate (regression: with
 /// connections stored inline in the flow table, this run took 3 to 4.5 KB per tracked connection).
 #[test]
 fn a_syn_flood_costs_under_2_5_kib_per_tracked_connection() {
-    let dir = tempfile::tempdir().unwrap();
-    let flood = dir.path().join("flood.pcap");
-    generate::syn_flood(&flood, 60_000);
-    let baseline = baseline_kib(dir.path());
-    let cap = 40_000;
-    let run = analyze_stdin(&flood, &["--max-connections", &cap.to_string()]);
-    let s = run.stdout();
-    println!(
-        "SYN flood of 60000 segments, cap {cap}: {:?}, peak RSS {} KiB (baseline {baseline} KiB, bound {} KiB)",
-        run.elapsed,
-        run.max_rss_kib,
-        rss_bound_kib(baseline, cap)
-    );
-    assert!(
-        s.contains(&format!(
-            "tracked at most {cap} at once (cap {cap}); evicted by the cap: 20000"
-        )),
-        "{s}"
-    );
-    assert!(
-        run.max_rss_kib < rss_bound_kib(baseline, cap),
-        "peak RSS {} KiB over the bound {} KiB (baseline {baseline} KiB)",
-        run.max_rss_kib,
-        rss_bound_kib(baseline, cap)
-    );
+    flood_within_cap(60_000, 40_000);
 }
 
 #[test]
