@@ -7,7 +7,7 @@
 #
 # Needs root, python3, iproute2, net-tools (netstat) and hyperfine. Everything runs on loopback inside
 # a namespace this script creates; it kills only the processes it started and removes the namespace on
-# exit. Usage: bench/status.sh [OUT.md]   (env: HOLDERS, CONNS_PER_HOLDER, HOGS, FDS_PER_HOG, RUNS)
+# exit. Usage: bench/status.sh [OUT.md]   (env: HOLDERS, CONNS_PER_HOLDER, HOGS, FDS_PER_HOG, RUNS, BANDS)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -62,19 +62,34 @@ ip netns exec "$NS" hyperfine --runs "$RUNS" --warmup 1 -N --export-markdown "$O
     -n "ss -tan | awk" "sh -c \"ss -tan | awk 'NR>1{++S[\\\$1]}END{for (k in S) print k,S[k]}'\"" \
     -n "ss -tanp" "sh -c 'ss -tanp >/dev/null'" \
     -n "tcpdoctor status --json" "sh -c '$BIN status --json >/dev/null'" \
+    -n "tcpdoctor status --json -p" "sh -c '$BIN status --json -p >/dev/null'" \
     -n "tcpdoctor status --json --no-owners" "sh -c '$BIN status --json --no-owners >/dev/null'" \
     -n "tcpdoctor status --json --state time-wait,close-wait" "sh -c '$BIN status --json --state time-wait,close-wait >/dev/null'"
+
+# BANDS="1 2 3 4": also the socket dump alone (no owners) split into that many dumps side by side.
+if [ -n "${BANDS:-}" ]; then
+    band_cmds=()
+    for n in $BANDS; do
+        band_cmds+=(-n "no owners, $n dump bands" "$BIN status --json --no-owners --dump-bands $n")
+    done
+    ip netns exec "$NS" hyperfine --runs "$RUNS" --warmup 1 -N --export-markdown "$OUT.bands" \
+        "${band_cmds[@]}"
+fi
 
 {
     echo "## \`tcpdoctor status\` (issue 3)"
     echo
     echo "$(date -u +%Y-%m-%d), $(nproc) cores, Linux $(uname -r). Namespace with $SOCKETS TCP sockets (ESTABLISHED pairs on"
     echo "loopback, $HOLDERS processes) and $FDS open fds in ${#PIDS[@]} processes ($HOGS of them holding only /dev/null"
-    echo "fds, started first, $([ "$HOGS_IN_NS" = 1 ] && echo "inside" || echo "outside") the namespace). \`tcpdoctor status --json\` resolves the owners of"
-    echo "every socket that has one."
+    echo "fds, started first, $([ "$HOGS_IN_NS" = 1 ] && echo "inside" || echo "outside") the namespace). \`tcpdoctor status --json\` looks up the owners of"
+    echo "CLOSE-WAIT and listening sockets, \`-p\` (as \`ss -p\`) of every socket that has one."
     echo "Reproduce: \`bench/status.sh\`."
     echo
     cat "$OUT.table"
+    if [ -f "$OUT.bands" ]; then
+        echo
+        cat "$OUT.bands"
+    fi
 } >"$OUT"
-rm -f "$OUT.table"
+rm -f "$OUT.table" "$OUT.bands"
 cat "$OUT"

@@ -74,6 +74,7 @@ pub fn diagnose(evidence: &HostEvidence, thresholds: &Thresholds) -> Diagnosis {
         processes,
         kernel_held,
         owners_unresolved: evidence.owners.unresolved,
+        owner_states: evidence.owners.states.clone(),
         orphans,
         max_orphans,
         counters: counters::lines(&evidence.counters),

@@ -45,6 +45,10 @@ pub fn summarize(
             continue;
         }
         summary.total += 1;
+        if let Some(left) = s.expires_in_ms {
+            let (lo, hi) = summary.left_ms.get_or_insert((left, left));
+            (*lo, *hi) = ((*lo).min(left), (*hi).max(left));
+        }
         if client_side {
             summary.closed_first_as_client += 1;
         } else {

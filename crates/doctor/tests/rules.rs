@@ -17,6 +17,7 @@ fn sock(state: KernelState, local: &str, remote: &str) -> SocketRecord {
         send_q: 0,
         uid: 0,
         inode: 0,
+        expires_in_ms: None,
         idle: None,
         owners: Vec::new(),
     }
@@ -141,6 +142,7 @@ fn close_wait_holder_names_process_peer_unread_and_idle() {
         .map(|i| SocketRecord {
             recv_q: 1001, // 1000 unread bytes and the FIN
             inode: 100 + i,
+            expires_in_ms: None,
             idle: Some(TcpIdle {
                 last_data_recv_ms: 41 * 60_000 + i as u32,
                 last_ack_recv_ms: 0,

@@ -9,18 +9,17 @@ use crate::sockdiag::{self, Dump};
 use crate::trace::event::{Layout, Tracepoint};
 use crate::trace::format::{self, EventFormat};
 use crate::trace::reader::{self, PageLayout};
-use lifecycle::kernel::{Counters, Family};
+use lifecycle::kernel::Counters;
 use lifecycle::segment::Timestamp;
 
-/// One `inet_diag` dump datagram: bit 0 of `data[0]` picks the family, the rest is the datagram as
-/// `recv` would return it.
+/// One `inet_diag` dump datagram. The first byte is skipped: it once picked the family the datagram
+/// was parsed as (each record carries its own now), and the corpus in `fuzz/regressions` keeps it.
 pub fn fuzz_sockdiag(data: &[u8]) {
-    let Some((&select, datagram)) = data.split_first() else {
+    let Some((_, datagram)) = data.split_first() else {
         return;
     };
-    let family = if select & 1 == 0 { Family::V4 } else { Family::V6 };
     let mut out = Vec::new();
-    let result = sockdiag::parse_datagram(family, datagram, &mut out);
+    let result = sockdiag::parse_datagram(datagram, &mut out);
     // Each socket takes at least a netlink header and an `inet_diag_msg` (16 + 72 bytes).
     assert!(
         out.len() <= datagram.len() / 88,

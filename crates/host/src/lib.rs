@@ -30,6 +30,8 @@ pub enum HostError {
     // The I/O error is in the message, not also a `#[source]`: an error chain (`{:#}`) would print it twice.
     #[error("{0}: {1}")]
     Netlink(&'static str, std::io::Error),
+    #[error("the kernel refused the inet_diag dump: {0}")]
+    Refused(std::io::Error),
     #[error("malformed netlink reply: {0}")]
     Protocol(String),
     #[error("cannot enter network namespace {path}: {error}{hint}", path = .0.display(), error = .1, hint = netns_hint(.1))]
@@ -56,6 +58,10 @@ pub struct SnapshotOptions {
     pub info_states: Vec<KernelState>,
     /// States whose sockets get their owning processes looked up.
     pub owner_states: Vec<KernelState>,
+    /// Dumps made side by side, each filling a [`sockdiag::PortBand`] of the table; 0: one per core,
+    /// up to 4 (every dump walks the whole table, so more dumps than cores only add walks). At most
+    /// [`MAX_DUMP_BANDS`].
+    pub dump_bands: usize,
     /// Network namespace file to enter first (`/run/netns/NAME`, `/proc/<pid>/ns/net`).
     pub netns: Option<PathBuf>,
     pub proc_root: PathBuf,
@@ -70,16 +76,8 @@ impl Default for SnapshotOptions {
         SnapshotOptions {
             states: KernelState::ALL.to_vec(),
             info_states: vec![KernelState::CloseWait],
-            owner_states: vec![
-                KernelState::CloseWait,
-                KernelState::Listen,
-                KernelState::Established,
-                KernelState::SynSent,
-                KernelState::FinWait1,
-                KernelState::FinWait2,
-                KernelState::LastAck,
-                KernelState::Closing,
-            ],
+            owner_states: NAMED_OWNERS.to_vec(),
+            dump_bands: 0,
             netns: None,
             proc_root: PathBuf::from("/proc"),
             proc_net: PathBuf::from("/proc/thread-self/net"),
@@ -88,6 +86,15 @@ impl Default for SnapshotOptions {
         }
     }
 }
+
+/// The states whose owners a default snapshot looks up: those its findings and tables name (who holds
+/// the CLOSE-WAIT sockets, who listens). The owners of the other sockets (`KernelState::WITH_FILES`)
+/// are looked up only on request (`status -p`, as `ss -p`): they can cost a `readlink` of every fd on
+/// the host.
+pub const NAMED_OWNERS: [KernelState; 2] = [KernelState::CloseWait, KernelState::Listen];
+
+/// Each band is a thread, a netlink socket and a walk of the whole table.
+pub const MAX_DUMP_BANDS: usize = 64;
 
 /// The namespace file for `--netns`: `NAME` (as created by `ip netns add NAME`, under `/run/netns`), or
 /// a path such as `/proc/<pid>/ns/net`.
@@ -127,31 +134,45 @@ pub fn snapshot(options: &SnapshotOptions) -> Result<HostEvidence, HostError> {
 /// Everything that must be read from inside the namespace: sockets, counters, sysctls.
 #[cfg(target_os = "linux")]
 fn namespace_part(options: &SnapshotOptions) -> Result<HostEvidence, HostError> {
-    use lifecycle::kernel::{Family, Gap};
     let mask = |states: &[KernelState]| states.iter().fold(0u32, |m, s| m | s.mask_bit());
     let mut evidence = HostEvidence::default();
-    let (states, info) = (mask(&options.states), mask(&options.info_states));
-    // The two families are separate dumps, each a walk of the kernel's table: run them side by side.
-    // (A thread spawned here starts in this thread's network namespace.)
-    let mut v6 = Vec::new();
-    let v6_result = std::thread::scope(|scope| {
-        let v6_dump = scope.spawn(|| sockdiag::dump(Family::V6, states, info, &mut v6));
-        let v4 = sockdiag::dump(Family::V4, states, info, &mut evidence.sockets);
-        let v6 = v6_dump
-            .join()
-            .unwrap_or_else(|_| Err(HostError::Protocol("the IPv6 dump panicked".into())));
-        v4.map(|()| v6)
-    })?;
-    match v6_result {
-        Ok(()) => evidence.sockets.append(&mut v6),
-        Err(e) => evidence.gaps.push(Gap {
+    evidence.sysctls = sysctl::read(&options.sys_net, &mut evidence.gaps);
+    let parts = match options.dump_bands {
+        0 => worker_threads(),
+        n => n.min(MAX_DUMP_BANDS),
+    };
+    let bands = sockdiag::PortBand::split(ephemeral_ports(&evidence.sysctls), parts);
+    let without_v6 = sockdiag::dump(
+        mask(&options.states),
+        mask(&options.info_states),
+        &bands,
+        &mut evidence.sockets,
+    )?;
+    if let Some(e) = without_v6 {
+        evidence.gaps.push(lifecycle::kernel::Gap {
             what: "IPv6 sockets".into(),
             why: e.to_string(),
-        }),
+        });
     }
     evidence.counters = counters::read(&options.proc_net, &mut evidence.gaps);
-    evidence.sysctls = sysctl::read(&options.sys_net, &mut evidence.gaps);
     Ok(evidence)
+}
+
+/// Threads for work that is spread over cores (dump bands, fd scans): one per core, up to 4. Every
+/// dump walks the whole table, so more dumps than cores only add walks (BENCHMARKS.md).
+#[cfg(target_os = "linux")]
+fn worker_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
+}
+
+/// `ip_local_port_range`, or the kernel's default when it cannot be read.
+#[cfg(target_os = "linux")]
+fn ephemeral_ports(sysctls: &lifecycle::kernel::Sysctls) -> (u16, u16) {
+    let range = sysctls.get("ipv4/ip_local_port_range").and_then(|v| {
+        let mut ports = v.split_whitespace().map(str::parse::<u16>);
+        Some((ports.next()?.ok()?, ports.next()?.ok()?))
+    });
+    range.unwrap_or((32768, 60999))
 }
 
 /// Elsewhere there is no socket table to read.

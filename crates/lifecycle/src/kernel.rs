@@ -47,6 +47,21 @@ impl KernelState {
         KernelState::NewSynRecv,
     ];
 
+    /// The states in which a process can hold the socket through a file: TIME-WAIT and request sockets
+    /// are the kernel's alone (and so are orphans, in any state: their inode is 0). SYN-RECEIVED is here
+    /// for TCP Fast Open, whose server sockets can be accepted before the handshake completes.
+    pub const WITH_FILES: [KernelState; 9] = [
+        KernelState::Established,
+        KernelState::SynSent,
+        KernelState::SynRecv,
+        KernelState::FinWait1,
+        KernelState::FinWait2,
+        KernelState::CloseWait,
+        KernelState::LastAck,
+        KernelState::Listen,
+        KernelState::Closing,
+    ];
+
     /// The state for the kernel's `TCP_*` number (1 = `TCP_ESTABLISHED` … 12 = `TCP_NEW_SYN_RECV`).
     #[must_use]
     pub fn from_number(n: u8) -> Option<KernelState> {
@@ -168,6 +183,10 @@ pub struct SocketRecord {
     pub uid: u32,
     /// 0 for sockets no file refers to (TIME-WAIT, request sockets, orphans).
     pub inode: u64,
+    /// For a socket the kernel keeps as a timewait socket, the milliseconds it has left before it is
+    /// freed: TIME-WAIT (which starts at 60,000, `TCP_TIMEWAIT_LEN`) and orphaned FIN-WAIT-2 sockets
+    /// the kernel turned into ones (`tcp_fin_timeout`).
+    pub expires_in_ms: Option<u32>,
     pub idle: Option<TcpIdle>,
     /// Empty when no process holds it, or when owners were not looked up (see [`HostEvidence::owners`]).
     pub owners: Vec<SocketOwner>,
@@ -319,6 +338,10 @@ pub struct TimeWaitSummary {
     pub port_use: Vec<PortUse>,
     pub max_tw_buckets: Option<i64>,
     pub overflow_since_boot: Option<i64>,
+    /// The least and the most time any TIME-WAIT socket has left, in ms (from the kernel's timer):
+    /// each entered TIME-WAIT about 60 s before its end, so this dates the oldest and the newest close
+    /// (about: the timer starts again when a segment of the old connection arrives).
+    pub left_ms: Option<(u32, u32)>,
 }
 
 /// CLOSE-WAIT sockets held by one process towards one peer.
@@ -400,6 +423,8 @@ pub struct Diagnosis {
     pub kernel_held: KernelHeld,
     /// Sockets with a file whose owner was not found (see `gaps` for why).
     pub owners_unresolved: usize,
+    /// The states whose owners were looked up (`processes` counts only sockets in these).
+    pub owner_states: Vec<KernelState>,
     pub orphans: Option<i64>,
     pub max_orphans: Option<i64>,
     pub counters: Vec<CounterLine>,

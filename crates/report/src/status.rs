@@ -128,7 +128,18 @@ fn processes(w: &mut impl Write, d: &Diagnosis) -> io::Result<()> {
     if d.processes.is_empty() && d.kernel_held.total == 0 && d.owners_unresolved == 0 {
         return Ok(());
     }
-    writeln!(w, "\nSOCKETS BY PROCESS")?;
+    if KernelState::WITH_FILES.iter().all(|s| d.owner_states.contains(s)) {
+        writeln!(w, "\nSOCKETS BY PROCESS")?;
+    } else if d.owner_states.is_empty() {
+        writeln!(w, "\nSOCKETS BY PROCESS (owners not looked up)")?;
+    } else {
+        let names: Vec<&str> = d.owner_states.iter().map(|s| s.linux_name()).collect();
+        writeln!(
+            w,
+            "\nSOCKETS BY PROCESS (only {} sockets: -p looks up every owner)",
+            names.join(", ")
+        )?;
+    }
     let tally = |states: &std::collections::BTreeMap<&'static str, u64>| {
         let mut v: Vec<_> = states.iter().collect();
         v.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
@@ -201,6 +212,16 @@ fn time_wait(w: &mut impl Write, tw: &TimeWaitSummary) -> io::Result<()> {
         write!(w, "; overflows since boot {o}")?;
     }
     writeln!(w)?;
+    if let Some((lo, hi)) = tw.left_ms {
+        // Each lasts a fixed 60 s: the count is the closes of the last minute.
+        writeln!(
+            w,
+            "  ending in {:.1}-{:.1} s: about {:.1} closes/s over the last minute",
+            f64::from(lo) / 1000.0,
+            f64::from(hi) / 1000.0,
+            tw.total as f64 / 60.0
+        )?;
+    }
     writeln!(w, "  by peer")?;
     for r in tw.by_remote.iter().take(ROWS) {
         let peer = match (r.remote_port, r.local_port) {
@@ -392,6 +413,8 @@ struct Status<'a> {
     processes: &'a [ProcessSockets],
     kernel_held: &'a KernelHeld,
     owners_unresolved: usize,
+    /// Linux names of the states whose owners were looked up.
+    owner_states: Vec<&'static str>,
     orphans: Option<i64>,
     max_orphans: Option<i64>,
     counters: &'a [CounterLine],
@@ -445,6 +468,7 @@ pub fn write_json(w: &mut impl Write, d: &Diagnosis, ctx: &StatusContext<'_>) ->
         processes: &d.processes,
         kernel_held: &d.kernel_held,
         owners_unresolved: d.owners_unresolved,
+        owner_states: d.owner_states.iter().map(|s| s.linux_name()).collect(),
         orphans: d.orphans,
         max_orphans: d.max_orphans,
         counters: &d.counters,

@@ -28,13 +28,22 @@ pub struct StatusArgs {
     /// Only sockets held by this pid, or by a process whose command contains this text.
     #[arg(long, value_name = "PID|NAME")]
     pub process: Option<String>,
-    /// Skip looking up which process holds each socket (the /proc scan): counts, groupings and
-    /// findings without process names, fastest on hosts with very many open files.
-    #[arg(long, conflicts_with = "process")]
+    /// Show which process holds every socket, as `ss -p` does (by default only the holders of
+    /// CLOSE-WAIT and listening sockets are looked up): reads the fd table of every process, which
+    /// is the slow part on hosts with very many open files.
+    #[arg(short = 'p', long)]
+    pub processes: bool,
+    /// Look up no process at all (no /proc scan): counts, groupings and findings without names.
+    #[arg(long, conflicts_with_all = ["process", "processes"])]
     pub no_owners: bool,
     /// Inspect another network namespace: a name from `ip netns` or a path like /proc/PID/ns/net.
     #[arg(long, value_name = "NAME|PATH")]
     pub netns: Option<String>,
+    /// Split the socket dump into N dumps made side by side (default: one per core, up to 4); for
+    /// measuring (bench/status.sh).
+    #[arg(long, value_name = "N", hide = true, default_value_t = 0,
+          value_parser = clap::value_parser!(u16).range(0..=host::MAX_DUMP_BANDS as i64))]
+    pub dump_bands: u16,
     /// Read sysctls from this directory instead of /proc/sys/net (fixture trees in tests).
     #[arg(long, value_name = "DIR", hide = true)]
     pub sys_net: Option<PathBuf>,
@@ -53,6 +62,7 @@ pub fn run(args: &StatusArgs) -> anyhow::Result<()> {
     if let Some(ns) = &args.netns {
         options.netns = Some(host::netns_path(ns));
     }
+    options.dump_bands = usize::from(args.dump_bands);
     if let Some(dir) = &args.sys_net {
         options.sys_net.clone_from(dir);
     }
@@ -60,20 +70,19 @@ pub fn run(args: &StatusArgs) -> anyhow::Result<()> {
         options.etc.clone_from(dir);
     }
     if !args.state.is_empty() {
-        // The kernel filters by state (the dump's bitmask): other states are never transferred.
+        // The kernel filters by state (the dump's bitmask): other states are never transferred. (It
+        // widens SYN_RECV to its request sockets, NEW_SYN_RECV, which it reports as SYN_RECV.)
         options.states.clone_from(&args.state);
-        if args.state.contains(&KernelState::SynRecv) {
-            // Request sockets are dumped only with the NEW_SYN_RECV bit (and reported as SYN_RECV).
-            options.states.push(KernelState::NewSynRecv);
-        }
-        options.owner_states.retain(|s| args.state.contains(s));
     }
-    if args.no_owners {
+    if args.processes || args.process.is_some() {
+        // Every owner (a process filter can match any socket with a file). States --state left out
+        // are not dumped, so asking for their owners costs nothing, and the report can say that every
+        // owner was looked up.
+        options.owner_states = KernelState::WITH_FILES.to_vec();
+    } else if args.no_owners {
         options.owner_states.clear();
-    }
-    if args.process.is_some() {
-        // Every socket with a file can match a process filter, so every one needs its owner.
-        options.owner_states.clone_from(&options.states);
+    } else if !args.state.is_empty() {
+        options.owner_states.retain(|s| args.state.contains(s));
     }
     let filter = doctor::SocketFilter {
         states: args.state.clone(),

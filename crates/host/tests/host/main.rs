@@ -6,3 +6,4 @@ mod lab;
 mod fixtures;
 mod fuzz_regressions;
 mod namespace;
+mod syn_recv;

@@ -134,3 +134,55 @@ fn missing_namespace_is_an_error_not_a_panic() {
     let err = host::snapshot(&options).expect_err("no such namespace");
     assert!(err.to_string().contains("tcpd-test-does-not-exist"), "{err}");
 }
+
+/// The two-family request, one request per family, and the table split into port bands side by side
+/// are three ways to the same sockets.
+#[test]
+fn every_way_of_dumping_gives_the_same_table() {
+    use host::sockdiag::{self, PortBand, Request};
+    require_lab!();
+    let mut ns = lab::Netns::new();
+    ns.populate();
+    let all = KernelState::ALL.iter().fold(0, |m, s| m | s.mask_bit());
+    let key = |mut v: Vec<SocketRecord>| {
+        let mut k: Vec<_> = v
+            .drain(..)
+            .map(|s| (s.family, s.state, s.local, s.remote, s.inode))
+            .collect();
+        k.sort();
+        k
+    };
+    let (both, per_family, banded, timers) = host::netns::run_in(&ns.path(), move || {
+        let socket = sockdiag::open()?;
+        let mut both = Vec::new();
+        sockdiag::run(&socket, Request::BothFamilies, all, 0, &[], &mut both)?;
+        let mut per_family = Vec::new();
+        for family in [Family::V4, Family::V6] {
+            sockdiag::run(&socket, Request::Family(family), all, 0, &[], &mut per_family)?;
+        }
+        let mut banded = Vec::new();
+        // Bands around the ports in use: 7001-7005 and the ephemeral ports of the connections.
+        let without_v6 = sockdiag::dump(all, 0, &PortBand::split((7003, 60999), 3), &mut banded)?;
+        assert!(without_v6.is_none());
+        let timers: Vec<_> = both.iter().map(|s| (s.state, s.expires_in_ms)).collect();
+        Ok((key(both), key(per_family), key(banded), timers))
+    })
+    .expect("dumps");
+    assert_eq!(both.len(), ns.ss_counts().values().sum::<u64>() as usize);
+    assert!(
+        both.iter().any(|s| s.0 == Family::V4) && both.iter().any(|s| s.0 == Family::V6),
+        "the two-family request gives both families in one walk"
+    );
+    assert_eq!(both, per_family);
+    assert_eq!(both, banded);
+    for (state, left) in timers {
+        // The parent's orphaned FIN-WAIT-2 ends are timewait sockets too (tcp_fin_timeout, 60 s).
+        match (state, left) {
+            (KernelState::TimeWait | KernelState::FinWait2, Some(ms)) => {
+                assert!(ms > 0 && ms <= 60_000, "{ms} ms left");
+            }
+            (KernelState::TimeWait, None) => panic!("a TIME-WAIT socket without its timer"),
+            (_, left) => assert_eq!(left, None, "{state:?}"),
+        }
+    }
+}

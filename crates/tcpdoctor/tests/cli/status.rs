@@ -99,6 +99,14 @@ fn json_on_a_known_population() {
             .any(|p| p["local_port"] == 7001 && p["count"] == lab::SERVER_FIRST),
         "{peers:?}"
     );
+    // The kernel's timers: every TIME-WAIT socket has less than its 60 s left.
+    let left: Vec<u64> = tw["left_ms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    assert!(left[0] <= left[1] && left[1] <= 60_000, "{left:?}");
     let ports = tw["by_local_port"].as_array().unwrap();
     assert_eq!(ports[0]["port"], 7001);
     assert_eq!(ports[0]["server"], true);
@@ -166,6 +174,57 @@ fn json_on_a_known_population() {
     );
 }
 
+/// By default only the holders of CLOSE-WAIT and listening sockets are looked up; `-p`, as in `ss`,
+/// looks up every owner.
+#[test]
+fn processes_flag_looks_up_every_owner() {
+    require_lab!();
+    let mut ns = lab::Netns::new();
+    let pop = ns.populate();
+    let etc = EmptyDir::new("etc-processes");
+    let states_of = |v: &Value, pid: u32| {
+        v["processes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["pid"] == pid)
+            .map(|p| p["states"].clone())
+    };
+    let named = json(&["status", "--netns", &ns.name, "--json", "--etc", etc.arg()]);
+    assert_eq!(named["owner_states"], serde_json::json!(["CLOSE_WAIT", "LISTEN"]));
+    assert_eq!(
+        states_of(&named, pop.parent).unwrap(),
+        serde_json::json!({"LISTEN": 5}),
+        "only the listeners"
+    );
+
+    let every = json(&["status", "--netns", &ns.name, "--json", "-p", "--etc", etc.arg()]);
+    assert_eq!(every["owner_states"].as_array().unwrap().len(), 9);
+    // The listeners, both ends of the IPv6 connection, and the clients of the full accept queue (5
+    // connects: BACKLOG + 1 completed, the others still in SYN-SENT).
+    let queued = u64::from(lab::BACKLOG) + 1;
+    assert_eq!(
+        states_of(&every, pop.parent).unwrap(),
+        serde_json::json!({"LISTEN": 5, "ESTABLISHED": 2 + queued, "SYN_SENT": 5 - queued})
+    );
+    assert_eq!(every["states"], named["states"]);
+    assert_eq!(every["owners_unresolved"], 0);
+
+    let text = stdout(&tcpdoctor(&["status", "--netns", &ns.name, "--etc", etc.arg()]));
+    assert!(
+        text.contains("SOCKETS BY PROCESS (only CLOSE_WAIT, LISTEN sockets: -p looks up every owner)"),
+        "{text}"
+    );
+    let no = stdout(&tcpdoctor(&["status", "--netns", &ns.name, "--no-owners"]));
+    assert!(no.contains("SOCKETS BY PROCESS (owners not looked up)"), "{no}");
+    let clash = tcpdoctor(&["status", "--no-owners", "-p"]);
+    assert_eq!(
+        clash.status.code(),
+        Some(2),
+        "--no-owners and -p contradict each other"
+    );
+}
+
 #[test]
 fn text_report_puts_findings_first_and_filters_narrow() {
     require_lab!();
@@ -183,6 +242,10 @@ fn text_report_puts_findings_first_and_filters_narrow() {
         "{text}"
     );
     assert!(text.contains("TIME_WAIT       12       0  TIME-WAIT"), "{text}");
+    assert!(
+        text.contains("s: about 0.2 closes/s over the last minute"),
+        "{text}"
+    );
     assert!(
         text.contains("      5  :7001   server port: this host, the server, closed first"),
         "{text}"
@@ -344,4 +407,72 @@ fn unknown_state_is_a_usage_error() {
     let out = tcpdoctor(&["status", "--state", "bogus"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown TCP state"));
+}
+
+/// Half-open connections made for real (`lab::Netns::half_open`: hand-built SYNs whose SYN-ACKs go
+/// nowhere): the kernel reports its request sockets as SYN_RECV, never NEW_SYN_RECV, and the diagnosis
+/// counts them on their listener, in the library and in the program's JSON.
+#[test]
+fn half_open_connections_are_counted_on_their_listener() {
+    const HALF_OPEN: usize = 4;
+    require_lab!();
+    let mut ns = lab::Netns::new();
+    let half = ns.half_open(7010, HALF_OPEN);
+    let n = HALF_OPEN as u64;
+
+    // The rule on a real snapshot, in process: this binary links host and doctor as the program does.
+    let options = host::SnapshotOptions {
+        netns: Some(ns.path()),
+        ..host::SnapshotOptions::default()
+    };
+    let evidence = host::snapshot(&options).expect("snapshot");
+    let thresholds = doctor::Thresholds::default();
+    let diagnosis = doctor::diagnose(&evidence, &thresholds);
+    assert_eq!(diagnosis.listeners.len(), 1, "{:?}", diagnosis.listeners);
+    let listener = &diagnosis.listeners[0];
+    assert_eq!(listener.local, half.listener);
+    assert_eq!(listener.syn_recv, n);
+    assert_eq!(
+        listener.queued, 0,
+        "no handshake completed, so nothing waits for accept()"
+    );
+
+    // The program, against ss in the same namespace.
+    let etc = EmptyDir::new("etc-half-open");
+    let v = json(&["status", "--netns", &ns.name, "--json", "--etc", etc.arg()]);
+    assert_eq!(v["states"]["SYN_RECV"], n);
+    assert_eq!(
+        v["states"]["NEW_SYN_RECV"], 0,
+        "request sockets are reported as SYN_RECV"
+    );
+    assert_eq!(v["states"]["LISTEN"], 1);
+    assert_eq!(v["total"], n + 1);
+    assert_eq!(ns.ss_state_count("syn-recv"), n);
+    let listeners = v["listeners"].as_array().unwrap();
+    assert_eq!(listeners.len(), 1, "{listeners:?}");
+    assert_eq!(listeners[0]["local"], half.listener.to_string());
+    assert_eq!(listeners[0]["syn_recv"], n);
+    assert_eq!(listeners[0]["queued"], 0);
+    assert_eq!(listeners[0]["owners"][0]["pid"], half.pid);
+    // Counted, but far below the pile-up that makes a finding.
+    assert!(n < thresholds.syn_recv_per_listener);
+    let findings = v["findings"].as_array().unwrap();
+    assert!(
+        !findings.iter().any(|f| f["code"] == "syn-recv-pileup"),
+        "{findings:?}"
+    );
+
+    // `--state syn-recv` keeps exactly the request sockets.
+    let only = json(&[
+        "status",
+        "--netns",
+        &ns.name,
+        "--json",
+        "--etc",
+        etc.arg(),
+        "--state",
+        "syn-recv",
+    ]);
+    assert_eq!(only["total"], n);
+    assert_eq!(only["states"]["SYN_RECV"], n);
 }

@@ -1,10 +1,12 @@
-//! A network namespace with a known TCP population (`populate.py`), removed on drop even when the test
-//! fails. Shared by the host and tcpdoctor integration tests (`#[path]`-included).
+//! A network namespace with a known TCP population (`populate.py`) or half-open connections
+//! (`half_open.py`), removed on drop even when the test fails. Shared by the host and tcpdoctor
+//! integration tests (`#[path]`-included).
 
 #![allow(dead_code)] // each test binary uses its own part of it
 
 use std::collections::BTreeMap;
 use std::io::{BufRead as _, BufReader};
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -80,13 +82,73 @@ impl Netns {
 
     /// Starts `populate.py` inside and waits (at most 30 s) for its report of what it built.
     pub fn populate(&mut self) -> Population {
-        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../host/tests/host/populate.py");
+        let (pid, v) = self.start("populate.py", &[], Duration::from_secs(30));
+        let population = Population {
+            parent: v["parent"].as_u64().expect("parent") as u32,
+            child: v["child"].as_u64().expect("child") as u32,
+        };
+        assert_eq!(population.parent, pid, "ip netns exec execs python3 in place");
+        self.extra_pids.push(population.child);
+        population
+    }
+
+    /// Makes `n` half-open connections to a listener on `HALF_OPEN_LISTENER:port`: request sockets in
+    /// SYN-RECEIVED that stay there for about a minute (`half_open.py`). Waits at most 15 s.
+    ///
+    /// The SYNs come from `HALF_OPEN_PEER`, an address on a veth link whose far end is up but has no
+    /// address and whose MAC nobody has: the SYN-ACKs go out on it and are dropped there, and since the
+    /// peer's neighbour entry is permanent no ARP is tried (a failed one would send an ICMP host
+    /// unreachable back, which makes the kernel drop the request sockets at once). A `dummy` link would
+    /// do the same, but not every kernel has it built; veth is everywhere network namespaces are.
+    pub fn half_open(&mut self, port: u16, n: usize) -> HalfOpen {
+        let ip = |words: &str| {
+            let mut cmd = vec!["ip", "-n", self.name.as_str()];
+            cmd.extend(words.split_whitespace());
+            run(&cmd);
+        };
+        ip("link add tcpd-near type veth peer name tcpd-far");
+        ip(&format!("addr add {HALF_OPEN_LISTENER}/24 dev tcpd-near"));
+        ip("link set tcpd-near up");
+        ip("link set tcpd-far up");
+        ip(&format!(
+            "neigh replace {HALF_OPEN_PEER} lladdr 02:00:00:00:00:02 dev tcpd-near nud permanent"
+        ));
+        let (port_arg, n_arg) = (port.to_string(), n.to_string());
+        let args = [HALF_OPEN_LISTENER, &port_arg, HALF_OPEN_PEER, &n_arg];
+        let (pid, v) = self.start("half_open.py", &args, Duration::from_secs(15));
+        assert_eq!(
+            v["pid"].as_u64(),
+            Some(u64::from(pid)),
+            "ip netns exec execs python3 in place"
+        );
+        let peer_ports: Vec<u16> = v["peer_ports"]
+            .as_array()
+            .expect("peer_ports")
+            .iter()
+            .map(|p| p.as_u64().and_then(|p| u16::try_from(p).ok()).expect("a port"))
+            .collect();
+        assert_eq!(peer_ports.len(), n);
+        HalfOpen {
+            pid,
+            listener: SocketAddr::new(HALF_OPEN_LISTENER.parse().expect("an address"), port),
+            peer: HALF_OPEN_PEER.parse().expect("an address"),
+            peer_ports,
+        }
+    }
+
+    /// Runs `script` (beside this module's parent) with python3 inside the namespace and waits at most
+    /// `within` for the one line of JSON it prints when ready. Returns its pid and that line.
+    fn start(&mut self, script: &str, args: &[&str], within: Duration) -> (u32, serde_json::Value) {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../host/tests/host")
+            .join(script);
         let mut child = Command::new("ip")
             .args(["netns", "exec", &self.name, "python3"])
-            .arg(script)
+            .arg(path)
+            .args(args)
             .stdout(Stdio::piped())
             .spawn()
-            .expect("spawn populate.py");
+            .unwrap_or_else(|e| panic!("spawn {script}: {e}"));
         let stdout = child.stdout.take().expect("piped stdout");
         let pid = child.id();
         self.children.push(child);
@@ -97,16 +159,21 @@ impl Netns {
             let _ = tx.send(line);
         });
         let line = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("populate.py did not report within 30 s");
-        let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
-        let population = Population {
-            parent: v["parent"].as_u64().expect("parent") as u32,
-            child: v["child"].as_u64().expect("child") as u32,
-        };
-        assert_eq!(population.parent, pid, "ip netns exec execs python3 in place");
-        self.extra_pids.push(population.child);
-        population
+            .recv_timeout(within)
+            .unwrap_or_else(|_| panic!("{script} did not report within {within:?}"));
+        let v = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{script}: {e}: {line:?}"));
+        (pid, v)
+    }
+
+    /// How many sockets `ss -tanH state STATE` lists in this namespace (`ss` asks the kernel for that
+    /// state itself, so this is its filter, not ours).
+    pub fn ss_state_count(&self, state: &str) -> u64 {
+        let out = Command::new("ip")
+            .args(["netns", "exec", &self.name, "ss", "-tanH", "state", state])
+            .output()
+            .expect("ss");
+        assert!(out.status.success(), "ss state {state}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).lines().count() as u64
     }
 
     /// `ss -tan` in this namespace, tallied per state as `ss` names them.
@@ -152,6 +219,21 @@ pub const CLIENT_FIRST: u64 = 7;
 pub const CLOSE_WAIT: u64 = 12;
 pub const UNREAD: u64 = 100;
 pub const BACKLOG: u32 = 2;
+
+/// Where `Netns::half_open` listens, and the address its half-open connections come from.
+pub const HALF_OPEN_LISTENER: &str = "10.77.0.1";
+pub const HALF_OPEN_PEER: &str = "10.77.0.2";
+
+/// What `half_open.py` holds: a listener and its request sockets.
+#[derive(Debug, Clone)]
+pub struct HalfOpen {
+    /// The script's pid; it holds the listener.
+    pub pid: u32,
+    pub listener: SocketAddr,
+    pub peer: IpAddr,
+    /// The source port of each SYN, one per request socket.
+    pub peer_ports: Vec<u16>,
+}
 
 /// The name `ss` prints for a kernel state name.
 pub fn ss_name(linux: &str) -> &'static str {
