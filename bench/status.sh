@@ -7,7 +7,7 @@
 #
 # Needs root, python3, iproute2, net-tools (netstat) and hyperfine. Everything runs on loopback inside
 # a namespace this script creates; it kills only the processes it started and removes the namespace on
-# exit. Usage: bench/status.sh [OUT.md]   (env: HOLDERS, CONNS_PER_HOLDER, HOGS, FDS_PER_HOG, RUNS, BANDS)
+# exit. Usage: bench/status.sh [OUT.md]   (env: HOLDERS, CONNS_PER_HOLDER, HOGS, FDS_PER_HOG, RUNS, BANDS, OTHER_BIN)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -66,6 +66,15 @@ ip netns exec "$NS" hyperfine --runs "$RUNS" --warmup 1 -N --export-markdown "$O
     -n "tcpdoctor status --json --no-owners" "sh -c '$BIN status --json --no-owners >/dev/null'" \
     -n "tcpdoctor status --json --state time-wait,close-wait" "sh -c '$BIN status --json --state time-wait,close-wait >/dev/null'"
 
+# OTHER_BIN=path: also `status --json` of another build (a previous commit's, to compare).
+if [ -n "${OTHER_BIN:-}" ]; then
+    ip netns exec "$NS" hyperfine --runs "$RUNS" --warmup 1 -N --export-markdown "$OUT.other" \
+        -n "this build: status --json -p" "$BIN status --json -p" \
+        -n "this build: status --json" "$BIN status --json" \
+        -n "other build: status --json" "$OTHER_BIN status --json" \
+        -n "other build: status --json --no-owners" "$OTHER_BIN status --json --no-owners"
+fi
+
 # BANDS="1 2 3 4": also the socket dump alone (no owners) split into that many dumps side by side.
 if [ -n "${BANDS:-}" ]; then
     band_cmds=()
@@ -86,10 +95,12 @@ fi
     echo "Reproduce: \`bench/status.sh\`."
     echo
     cat "$OUT.table"
-    if [ -f "$OUT.bands" ]; then
-        echo
-        cat "$OUT.bands"
-    fi
+    for extra in "$OUT.other" "$OUT.bands"; do
+        if [ -f "$extra" ]; then
+            echo
+            cat "$extra"
+        fi
+    done
 } >"$OUT"
-rm -f "$OUT.table" "$OUT.bands"
+rm -f "$OUT.table" "$OUT.other" "$OUT.bands"
 cat "$OUT"

@@ -79,8 +79,7 @@ pub fn alongside<E>(
         done: AtomicBool::new(false),
         // When the owners of established sockets are wanted, nearly every socket fd on the host must
         // be read anyway: read them during the dump. Otherwise the few wanted owners are usually found
-        // in a few heads: wait for the dump to say which (reading during it takes cores from it: 95k
-        // sockets, 2 cores: 129 ms instead of 90 ms).
+        // in a few heads: wait for the dump to say which (reading during it takes cores from it).
         open: Mutex::new(states.contains(&KernelState::Established)),
         gate: Condvar::new(),
     };

@@ -1,8 +1,8 @@
 //! Socket snapshots over netlink `sock_diag` (`inet_diag`): the interface `ss` uses, not `/proc/net/tcp`.
 //!
 //! What a dump costs the kernel (measured at 95k sockets, BENCHMARKS.md): walking its connection
-//! table, about 0.25 µs per socket of every namespace, and filling a record for each socket the request
-//! keeps, about 1 µs. So a snapshot
+//! table, about 0.3 µs per socket of every namespace, and filling a record for each socket the request
+//! keeps, about 1.3 µs. So a snapshot
 //! - walks once for both families: the original `TCPDIAG_GETSOCK` request dumps with `AF_UNSPEC`
 //!   (kept by the kernel for old `ss`); if a kernel refuses it, one `SOCK_DIAG_BY_FAMILY` walk per family;
 //! - fills on every core: the table is split into [`PortBand`]s, one dump each, side by side;
