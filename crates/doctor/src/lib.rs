@@ -61,7 +61,7 @@ pub fn diagnose(evidence: &HostEvidence, thresholds: &Thresholds) -> Diagnosis {
     let time_wait = time_wait::summarize(evidence, &roles, thresholds, &mut findings);
     let close_wait = close_wait::groups(evidence, &roles, thresholds, &mut findings);
     let listeners = listen::listeners(evidence, thresholds, &mut findings);
-    let (orphans, max_orphans) = listen::orphans(evidence, thresholds, &mut findings);
+    let (orphans, max_orphans, fin_wait2_timewait) = listen::orphans(evidence, thresholds, &mut findings);
     let sysctls = sysctl_audit::audit(evidence, &mut findings);
     let (processes, kernel_held) = processes::tally(&evidence.sockets);
     findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
@@ -77,6 +77,7 @@ pub fn diagnose(evidence: &HostEvidence, thresholds: &Thresholds) -> Diagnosis {
         owner_states: evidence.owners.states.clone(),
         orphans,
         max_orphans,
+        fin_wait2_timewait,
         counters: counters::lines(&evidence.counters),
         sysctls,
         gaps: evidence.gaps.clone(),

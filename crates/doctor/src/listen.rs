@@ -118,12 +118,15 @@ fn syn_recv_findings(
 }
 
 /// Orphans (closed by their application, still owned by the kernel) against `tcp_max_orphans`, and
-/// orphaned FIN-WAIT-2 sockets, which `tcp_fin_timeout` bounds.
+/// orphaned FIN-WAIT-2 sockets, which `tcp_fin_timeout` bounds. Returns the orphan count, its limit,
+/// and how many orphaned FIN-WAIT-2 sockets are timewait sockets (a kernel timer on an inode-0
+/// FIN-WAIT-2: `tcp_time_wait(sk, TCP_FIN_WAIT2, ...)` in `tcp_close`), which the orphan count leaves
+/// out.
 pub fn orphans(
     evidence: &HostEvidence,
     t: &Thresholds,
     findings: &mut Vec<Finding>,
-) -> (Option<i64>, Option<i64>) {
+) -> (Option<i64>, Option<i64>, u64) {
     let orphans = evidence.counters.get("sockstat.TCP.orphan");
     let max = evidence.sysctls.int("ipv4/tcp_max_orphans");
     if let (Some(n), Some(m)) = (orphans, max)
@@ -144,11 +147,14 @@ pub fn orphans(
                 .into(),
         });
     }
-    let fin_wait2_orphans = evidence
-        .sockets
-        .iter()
-        .filter(|s| s.state == KernelState::FinWait2 && s.inode == 0)
-        .count();
+    let orphaned_fin_wait2 = || {
+        evidence
+            .sockets
+            .iter()
+            .filter(|s| s.state == KernelState::FinWait2 && s.inode == 0)
+    };
+    let fin_wait2_orphans = orphaned_fin_wait2().count();
+    let as_timewait = orphaned_fin_wait2().filter(|s| s.expires_in_ms.is_some()).count();
     if fin_wait2_orphans > 0 {
         let timeout = evidence.sysctls.get("ipv4/tcp_fin_timeout").unwrap_or("?");
         findings.push(Finding {
@@ -157,10 +163,18 @@ pub fn orphans(
             summary: format!(
                 "{fin_wait2_orphans} orphaned FIN-WAIT-2 sockets: closed here, waiting up to {timeout} s for the peer's FIN"
             ),
-            evidence: vec![
+            evidence: [
                 format!("{fin_wait2_orphans} FIN-WAIT-2 sockets with no file (inode 0)"),
                 format!("net.ipv4.tcp_fin_timeout = {timeout}"),
-            ],
+            ]
+            .into_iter()
+            .chain((as_timewait > 0).then(|| {
+                format!(
+                    "{as_timewait} of them kept as timewait sockets (a kernel timer runs on them): they count \
+                     against tcp_max_tw_buckets, not tcp_max_orphans"
+                )
+            }))
+            .collect(),
             explanation: "This host closed first and the peer acknowledged but has not closed its side yet. \
                           tcp_fin_timeout bounds how long an orphaned FIN-WAIT-2 waits; it does not shorten \
                           TIME-WAIT, which is a fixed 60 s on Linux."
@@ -169,5 +183,5 @@ pub fn orphans(
                 .into(),
         });
     }
-    (orphans, max)
+    (orphans, max, as_timewait as u64)
 }

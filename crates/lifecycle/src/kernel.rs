@@ -425,8 +425,13 @@ pub struct Diagnosis {
     pub owners_unresolved: usize,
     /// The states whose owners were looked up (`processes` counts only sockets in these).
     pub owner_states: Vec<KernelState>,
+    /// Orphaned full sockets (`sockstat` TCP orphan), which `tcp_max_orphans` limits.
     pub orphans: Option<i64>,
     pub max_orphans: Option<i64>,
+    /// Orphaned FIN-WAIT-2 sockets the kernel keeps as timewait sockets instead (when
+    /// `tcp_fin_timeout` is at most 60 s): not among `orphans`; they count against
+    /// `tcp_max_tw_buckets`.
+    pub fin_wait2_timewait: u64,
     pub counters: Vec<CounterLine>,
     pub sysctls: Vec<SysctlLine>,
     pub gaps: Vec<Gap>,

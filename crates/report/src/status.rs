@@ -51,7 +51,8 @@ pub fn write_text(w: &mut impl Write, d: &Diagnosis, ctx: &StatusContext<'_>) ->
     processes(w, d)?;
     time_wait(w, &d.time_wait)?;
     close_wait(w, &d.close_wait)?;
-    listeners(w, &d.listeners, d.orphans, d.max_orphans)?;
+    listeners(w, &d.listeners)?;
+    orphans(w, d)?;
     let since = if ctx.netns.is_some() {
         "since the namespace was created"
     } else {
@@ -305,12 +306,7 @@ fn peer(g: &CloseWaitGroup) -> String {
     }
 }
 
-fn listeners(
-    w: &mut impl Write,
-    ls: &[ListenerUse],
-    orphans: Option<i64>,
-    max_orphans: Option<i64>,
-) -> io::Result<()> {
+fn listeners(w: &mut impl Write, ls: &[ListenerUse]) -> io::Result<()> {
     if !ls.is_empty() {
         writeln!(w, "\nLISTENERS (accept queue / backlog, half-open)")?;
         for l in ls.iter().take(ROWS) {
@@ -336,14 +332,29 @@ fn listeners(
             writeln!(w, "  ... {} more listeners", ls.len() - ROWS)?;
         }
     }
-    if let Some(n) = orphans {
-        let max = max_orphans.map_or_else(|| "?".to_string(), |m| m.to_string());
-        writeln!(
+    Ok(())
+}
+
+/// Orphans against their limit; orphaned FIN-WAIT-2 sockets kept as timewait sockets are apart.
+fn orphans(w: &mut impl Write, d: &Diagnosis) -> io::Result<()> {
+    let Some(n) = d.orphans else { return Ok(()) };
+    // tcp_max_orphans is global: a network namespace other than the initial one does not show it.
+    let max = d.max_orphans.map_or_else(
+        || "not readable in this network namespace".to_string(),
+        |m| m.to_string(),
+    );
+    write!(
+        w,
+        "\nORPHANS  {n} (closed by their application, still closing), tcp_max_orphans {max}"
+    )?;
+    if d.fin_wait2_timewait > 0 {
+        write!(
             w,
-            "\nORPHANS  {n} (closed by their application, still closing), tcp_max_orphans {max}"
+            "\n         and {} orphaned FIN-WAIT-2 kept as timewait sockets (counted with TIME-WAIT)",
+            d.fin_wait2_timewait
         )?;
     }
-    Ok(())
+    writeln!(w)
 }
 
 fn counters(
@@ -417,6 +428,7 @@ struct Status<'a> {
     owner_states: Vec<&'static str>,
     orphans: Option<i64>,
     max_orphans: Option<i64>,
+    fin_wait2_timewait: u64,
     counters: &'a [CounterLine],
     sysctls: &'a [SysctlLine],
     gaps: &'a [Gap],
@@ -471,6 +483,7 @@ pub fn write_json(w: &mut impl Write, d: &Diagnosis, ctx: &StatusContext<'_>) ->
         owner_states: d.owner_states.iter().map(|s| s.linux_name()).collect(),
         orphans: d.orphans,
         max_orphans: d.max_orphans,
+        fin_wait2_timewait: d.fin_wait2_timewait,
         counters: &d.counters,
         sysctls: &d.sysctls,
         gaps: &d.gaps,

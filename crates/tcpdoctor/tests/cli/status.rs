@@ -137,6 +137,10 @@ fn json_on_a_known_population() {
         "accepted by the kernel, not by the app"
     );
     assert_eq!(v["owners_unresolved"], 0);
+    // The parent's closed ends: orphaned FIN-WAIT-2 kept as timewait sockets (tcp_fin_timeout is 60 s),
+    // which the kernel's orphan count leaves out.
+    assert_eq!(v["fin_wait2_timewait"], lab::CLOSE_WAIT);
+    assert_eq!(v["orphans"], 0);
 
     // Findings, most severe first.
     let findings = v["findings"].as_array().unwrap();
@@ -246,6 +250,11 @@ fn text_report_puts_findings_first_and_filters_narrow() {
         text.contains("s: about 0.2 closes/s over the last minute"),
         "{text}"
     );
+    assert!(
+        text.contains("and 12 orphaned FIN-WAIT-2 kept as timewait sockets (counted with TIME-WAIT)"),
+        "{text}"
+    );
+    assert!(text.contains("12 of them kept as timewait sockets"), "{text}");
     assert!(
         text.contains("      5  :7001   server port: this host, the server, closed first"),
         "{text}"
