@@ -29,7 +29,7 @@ use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Barrier, Condvar, Mutex, OnceLock, PoisonError, mpsc};
 
 /// Runs `dump` on this thread and scans `/proc` (`proc_root`) on others, during the dump or after it
@@ -73,6 +73,7 @@ pub fn alongside<E>(
         pids: &pids,
         next_head: AtomicUsize::new(0),
         head_sockets: pids.iter().map(|_| AtomicUsize::new(0)).collect(),
+        head_end: pids.iter().map(|_| AtomicU32::new(0)).collect(),
         heads_read: Barrier::new(threads),
         rest_order: OnceLock::new(),
         next_rest: AtomicUsize::new(0),
@@ -133,7 +134,7 @@ enum Report {
 /// without listing the directory (listing instantiates a dentry for each of its first ~1,000 fds), and
 /// ends once it has met as many fds as the process has open: since Linux 6.2 that is the size `stat`
 /// gives the fd directory. Where it gives 0 (a kernel thread; or an older kernel) there is no head, and
-/// the rest reads the whole table.
+/// the rest reads the whole table: a rest starts where its head ended.
 const HEAD: u32 = 64;
 /// Fds per report, so that the scan can stop inside a large process.
 const CHUNK: usize = 256;
@@ -148,6 +149,9 @@ struct Scan<'a> {
     next_head: AtomicUsize,
     /// Per process: socket fds found in its head.
     head_sockets: Vec<AtomicUsize>,
+    /// Per process: the first fd its head did not cover (0 until the head is read), where its rest
+    /// starts.
+    head_end: Vec<AtomicU32>,
     /// Where every scanning thread waits for the others to finish the heads.
     heads_read: Barrier,
     /// Indices into `pids`, in the order their rests are read.
@@ -165,8 +169,11 @@ impl Scan<'_> {
         let mut link = [0u8; 64];
         if self.wait_until_open() {
             while let Some(i) = self.claim(&self.next_head, self.pids.len()) {
-                match self.process(self.pids[i], true, &mut link, tx) {
-                    Ok(n) => self.head_sockets[i].store(n, Ordering::Relaxed),
+                match self.process(self.pids[i], None, &mut link, tx) {
+                    Ok((sockets, end)) => {
+                        self.head_sockets[i].store(sockets, Ordering::Relaxed);
+                        self.head_end[i].store(end, Ordering::Relaxed);
+                    }
                     Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
                         let _ = tx.send(Report::Denied); // counted once per process, here
                     }
@@ -182,7 +189,9 @@ impl Scan<'_> {
             order
         });
         while let Some(k) = self.claim(&self.next_rest, order.len()) {
-            let _ = self.process(self.pids[order[k]], false, &mut link, tx);
+            let i = order[k];
+            let from = self.head_end[i].load(Ordering::Relaxed);
+            let _ = self.process(self.pids[i], Some(from), &mut link, tx);
         }
     }
 
@@ -218,15 +227,16 @@ impl Scan<'_> {
         self.gate.notify_all();
     }
 
-    /// Reads the head (fds below [`HEAD`]) or the rest of one process's fd table, reporting its socket
-    /// fds every [`CHUNK`] fds. Returns how many socket fds it found.
+    /// Reads the head of one process's fd table (`rest_from` None: fds below [`HEAD`]), or its rest
+    /// (every fd from `rest_from` on), reporting its socket fds every [`CHUNK`] fds. Returns how many
+    /// socket fds it found, and the first fd it did not cover.
     fn process(
         &self,
         pid: u32,
-        head: bool,
+        rest_from: Option<u32>,
         link: &mut [u8],
         tx: &mpsc::Sender<Report>,
-    ) -> std::io::Result<usize> {
+    ) -> std::io::Result<(usize, u32)> {
         let fd_dir = self.proc_root.join(pid.to_string()).join("fd");
         let dir = File::open(&fd_dir)?;
         let mut fds = Vec::new();
@@ -243,18 +253,8 @@ impl Scan<'_> {
             }
             target.is_some()
         };
-        if head {
-            let open = dir.metadata()?.len();
-            let mut met = 0;
-            for fd in 0..HEAD {
-                if met == open {
-                    break;
-                }
-                if visit(fd, fd.to_string().as_bytes(), 1) {
-                    met += 1;
-                }
-            }
-        } else {
+        let mut end = u32::MAX;
+        if let Some(from) = rest_from {
             let mut read = 0;
             for entry in std::fs::read_dir(&fd_dir)? {
                 if self.done.load(Ordering::Relaxed) {
@@ -265,16 +265,29 @@ impl Scan<'_> {
                 let Some(fd) = name.to_str().and_then(|s| s.parse::<u32>().ok()) else {
                     continue;
                 };
-                if fd >= HEAD {
+                if fd >= from {
                     read += 1;
                     visit(fd, name.as_bytes(), read);
+                }
+            }
+        } else {
+            let open = dir.metadata()?.len();
+            let mut met = 0;
+            end = HEAD;
+            for fd in 0..HEAD {
+                if met == open {
+                    end = fd;
+                    break;
+                }
+                if visit(fd, fd.to_string().as_bytes(), 1) {
+                    met += 1;
                 }
             }
         }
         if !fds.is_empty() {
             let _ = tx.send(Report::Sockets(pid, fds));
         }
-        Ok(found)
+        Ok((found, end))
     }
 }
 
@@ -420,6 +433,64 @@ mod tests {
             None,
             "names longer than any fd"
         );
+    }
+
+    /// A `/proc` of one process, pid 4242, whose fds are symbolic links like the kernel's.
+    fn fake_proc(tag: &str, fds: &[(u32, &str)]) -> std::path::PathBuf {
+        let root = std::env::temp_dir().join(format!("tcpd-owners-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(root.join("4242/fd")).unwrap();
+        std::fs::write(root.join("4242/comm"), "fake\n").unwrap();
+        for (fd, target) in fds {
+            std::os::unix::fs::symlink(target, root.join(format!("4242/fd/{fd}"))).unwrap();
+        }
+        root
+    }
+
+    fn socket(state: KernelState, inode: u64) -> lifecycle::kernel::SocketRecord {
+        lifecycle::kernel::SocketRecord {
+            family: lifecycle::kernel::Family::V4,
+            state,
+            local: "127.0.0.1:1".parse().unwrap(),
+            remote: "127.0.0.1:2".parse().unwrap(),
+            recv_q: 0,
+            send_q: 0,
+            uid: 0,
+            inode,
+            expires_in_ms: None,
+            idle: None,
+            owners: Vec::new(),
+        }
+    }
+
+    /// Heads and rests together read every fd once, whichever fds the head covered: low fds (the
+    /// head), high ones (the rest), in both modes (scanning during the dump, or after it).
+    #[test]
+    fn finds_sockets_below_and_beyond_the_head() {
+        let mut fds: Vec<(u32, String)> = (0..70).map(|fd| (fd, "/dev/null".to_string())).collect();
+        fds[5].1 = "socket:[111]".into();
+        fds.push((500, "socket:[222]".into()));
+        let fds: Vec<(u32, &str)> = fds.iter().map(|(fd, t)| (*fd, t.as_str())).collect();
+        let root = fake_proc("head-rest", &fds);
+        for state in [KernelState::Established, KernelState::Listen] {
+            let evidence = HostEvidence {
+                sockets: vec![socket(state, 111), socket(state, 222), socket(state, 333)],
+                ..HostEvidence::default()
+            };
+            let found = alongside::<()>(&root, None, &[state], || Ok(evidence)).unwrap();
+            let owners: Vec<_> = found.sockets.iter().map(|s| s.owners.clone()).collect();
+            let fake = |fd| {
+                vec![SocketOwner {
+                    pid: 4242,
+                    comm: "fake".into(),
+                    fd,
+                }]
+            };
+            assert_eq!(owners, [fake(5), fake(500), vec![]], "{state:?}");
+            assert_eq!(found.owners.unresolved, 1, "inode 333 is held by no process");
+            assert_eq!(found.gaps.len(), 1);
+        }
+        std::fs::remove_dir_all(&root).unwrap();
     }
 
     #[test]
