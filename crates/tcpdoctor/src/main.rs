@@ -21,10 +21,13 @@ const AFTER_HELP: &str = "Exit status: 0 success; 1 failure (I/O, permissions); 
 is damaged, truncated or not a capture: the connections read before the damage are still reported).";
 
 #[derive(Parser, Debug)]
-#[command(name = "tcpdoctor", version, about, after_help = AFTER_HELP)]
+#[command(name = "tcpdoctor", version, about, after_help = AFTER_HELP, args_conflicts_with_subcommands = true)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// With no command, `status`'s options apply (`tcpdoctor -p`, `tcpdoctor --json`).
+    #[command(flatten)]
+    status: status::StatusArgs,
 }
 
 #[derive(Subcommand, Debug)]
@@ -50,7 +53,7 @@ fn main() -> ExitCode {
         Some(Command::Status(args)) => status::run(args).map(|()| 0),
         #[cfg(target_os = "linux")]
         Some(Command::Trace(args)) => trace::run(args),
-        None => status::run(&status::StatusArgs::default()).map(|()| 0),
+        None => status::run(&cli.status).map(|()| 0),
     };
     match result {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),

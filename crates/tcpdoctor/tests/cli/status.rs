@@ -418,6 +418,20 @@ fn unknown_state_is_a_usage_error() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown TCP state"));
 }
 
+/// With no command, the program is `status`, and `status`'s options work without naming it (as
+/// `tcpdoctor -p`); they do not mix with another command.
+#[test]
+fn bare_options_are_status_options() {
+    let etc = EmptyDir::new("etc-bare");
+    let v = json(&["--json", "--no-owners", "--etc", etc.arg()]);
+    assert_eq!(v["owner_states"], serde_json::json!([]));
+    let named = json(&["status", "--json", "--no-owners", "--etc", etc.arg()]);
+    assert_eq!(v["sysctls"], named["sysctls"]);
+    let mixed = tcpdoctor(&["-p", "analyze", "x.pcap"]);
+    assert_eq!(mixed.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&mixed.stderr).contains("cannot be used with"));
+}
+
 /// Half-open connections made for real (`lab::Netns::half_open`: hand-built SYNs whose SYN-ACKs go
 /// nowhere): the kernel reports its request sockets as SYN_RECV, never NEW_SYN_RECV, and the diagnosis
 /// counts them on their listener, in the library and in the program's JSON.
