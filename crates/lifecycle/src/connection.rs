@@ -14,6 +14,7 @@ use crate::endpoint::Endpoint;
 use crate::segment::{Segment, Timestamp};
 use crate::seq::Seq;
 use crate::state::State;
+use crate::transition::Trigger;
 use crate::zeek::ZeekConn;
 use serde::Serialize;
 use std::net::SocketAddr;
@@ -21,8 +22,8 @@ use std::net::SocketAddr;
 /// Things a stack would reject or that break the lifecycle's rules, counted per connection.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Anomalies {
-    /// RST whose sequence number is outside the receiver's window (RFC 5961 §3.2): ignored, as a
-    /// stack would.
+    /// RST whose sequence number is outside the receiver's window (RFC 5961 §3.2), or that does not
+    /// acknowledge the SYN of a SYN-SENT receiver (RFC 9293 §3.10.7.3): ignored, as a stack would.
     pub out_of_window_rst: u32,
     /// SYN-ACK whose ACK is not the client's ISN+1 (RFC 9293 §3.5).
     pub bad_synack_ack: u32,
@@ -32,6 +33,14 @@ pub struct Anomalies {
     pub data_after_fin: u32,
     /// RSTs after the first one (the connection was already reset).
     pub extra_rst: u32,
+    /// A segment without SYN whose ACK does not acknowledge a SYN-SENT peer's SYN: stale state left at
+    /// the sender by an earlier connection on the same 4-tuple. RFC 9293 §3.10.7.3 has the SYN-SENT
+    /// side answer it with `<SEQ=SEG.ACK><CTL=RST>` and keep waiting (half-open discovery, §3.5.1
+    /// figure 10); that RST resets the stale state, not this connection, and is part of this count.
+    pub half_open_discovery: u32,
+    /// Payload starting outside the receiver's window (RFC 9293 §3.10.7.4): injected, corrupt or from
+    /// another incarnation of the 4-tuple. Not counted in the bytes.
+    pub out_of_window_data: u32,
 }
 
 impl Anomalies {
@@ -44,6 +53,8 @@ impl Anomalies {
             self.syn_in_synchronized,
             self.data_after_fin,
             self.extra_rst,
+            self.half_open_discovery,
+            self.out_of_window_data,
         ]
         .iter()
         .map(|&n| u64::from(n))
@@ -57,7 +68,9 @@ struct Reset {
     by: Side,
     /// The resetter's state just before it sent RST.
     state: State,
-    /// Whether the resetter had sent FIN and the peer then sent data (seed §8).
+    /// The resetter had sent FIN.
+    after_fin: bool,
+    /// The resetter had sent FIN and the peer sent data it had not received when it closed (seed §8).
     after_close: bool,
     /// Both FINs had been acknowledged before the RST.
     after_both_closed: bool,
@@ -73,11 +86,13 @@ pub struct Connection {
     last: Timestamp,
     /// The client's first SYN was seen (so the handshake can be judged).
     saw_syn: bool,
+    /// The server's SYN-ACK was seen, or proven by the client's acknowledgement of it.
     saw_synack: bool,
     simultaneous_open: bool,
     /// SYN-ACK acknowledged ISN+1.
     synack_ok: bool,
-    /// Client acknowledged the server's SYN with a non-SYN segment.
+    /// Client acknowledged the server's SYN with a non-SYN segment (seen, or proven by the server's
+    /// later segments).
     handshake_acked: bool,
     fast_open: bool,
     /// Payload carried by the client's SYN (Fast Open).
@@ -85,6 +100,9 @@ pub struct Connection {
     handshake_rtt: Option<u64>,
     closer: Closer,
     reset: Option<Reset>,
+    /// The ACK of a half-open discovery probe (see [`Anomalies::half_open_discovery`]): the RST that
+    /// answers it carries this sequence number.
+    discovery_ack: Option<Seq>,
     anomalies: Anomalies,
     zeek: ZeekConn,
     /// Zeek connections on this 4-tuple that Zeek ended while this connection went on.
@@ -136,6 +154,7 @@ impl Connection {
             handshake_rtt: None,
             closer: Closer::None,
             reset: None,
+            discovery_ack: None,
             anomalies: Anomalies::default(),
             zeek: ZeekConn::new(seg, now),
             zeek_earlier: Vec::new(),
@@ -143,12 +162,11 @@ impl Connection {
         };
         conn.zeek.observe(seg, now);
         if !seg.flags.syn() {
-            // Midstream pickup: both sides were synchronized before the capture began.
-            conn.client.state = State::Established;
-            conn.server.state = State::Established;
+            conn.client.enter(Trigger::PickedUp, now);
+            conn.server.enter(Trigger::PickedUp, now);
         } else if seg.flags.ack() {
             // SYN-ACK first: the client's SYN went unseen, it is in SYN-SENT.
-            conn.client.state = State::SynSent;
+            conn.client.enter(Trigger::SentSyn, now);
         }
         conn.apply(seg, now);
         conn
@@ -176,17 +194,20 @@ impl Connection {
 
     /// Applies one segment of this connection (after [`Connection::new`], for every later segment).
     pub fn handle_segment(&mut self, seg: &Segment, now: Timestamp) -> Applied {
-        let from = if seg.src == self.client.addr {
-            Side::Client
-        } else {
-            Side::Server
-        };
+        let from = self.sender(seg);
         if seg.flags.syn() && !seg.flags.ack() && !seg.flags.rst() && self.is_new_syn(from, seg) {
             return Applied::NewConnection;
         }
         self.observe_zeek(seg, now);
         self.apply(seg, now);
         Applied::Ok
+    }
+
+    /// A new SYN took this 4-tuple over: a side still in TIME-WAIT was closed by it (it ends here,
+    /// before the new connection starts).
+    pub fn reopen(&mut self, now: Timestamp) {
+        self.client.enter(Trigger::Reopened, now);
+        self.server.enter(Trigger::Reopened, now);
     }
 
     /// Zeek's view ends a connection on its own timers and its own port-reuse test, which need not
@@ -216,7 +237,7 @@ impl Connection {
         }
         match sender.isn {
             Some(isn) if isn != seg.seq => {
-                if self.client.state.is_synchronized() && self.server.state.is_synchronized() {
+                if self.client.state().is_synchronized() && self.server.state().is_synchronized() {
                     self.anomalies.syn_in_synchronized += 1;
                     false
                 } else {
@@ -225,6 +246,14 @@ impl Connection {
             }
             // A retransmission, or the peer's SYN of a simultaneous open.
             _ => false,
+        }
+    }
+
+    fn sender(&self, seg: &Segment) -> Side {
+        if seg.src == self.client.addr {
+            Side::Client
+        } else {
+            Side::Server
         }
     }
 
@@ -246,17 +275,38 @@ impl Connection {
         if now > self.last {
             self.last = now;
         }
-        let from = if seg.src == self.client.addr {
-            Side::Client
-        } else {
-            Side::Server
-        };
+        let from = self.sender(seg);
         {
             let (me, _) = self.pair_mut(from);
             me.packets += 1;
             me.ip_bytes += u64::from(seg.ip_len);
             me.window = seg.window;
+            let f = seg.flags;
+            if f.ack() && !f.rst() {
+                me.acks_sent += 1;
+            }
+            // SYNs with this side's ISN, retransmissions and duplicates included (also after a reset).
+            if f.syn() && !f.rst() && me.isn.is_none_or(|isn| isn == seg.seq) {
+                if f.ack() {
+                    me.synacks += 1;
+                } else {
+                    me.syns += 1;
+                }
+            }
         }
+        if self.reset.is_some() {
+            // RFC 9293 §3.10.7.4, second check: an accepted RST deleted both TCBs. What still
+            // arrives (segments in flight, a stray SYN-ACK) belongs to no connection and changes
+            // nothing; a new SYN starts a new connection in the tracker.
+            if seg.flags.rst() {
+                self.anomalies.extra_rst += 1;
+            }
+            return;
+        }
+        if self.is_half_open_discovery(from, seg) {
+            return;
+        }
+        self.infer_unseen(from, seg, now);
         if seg.flags.rst() {
             self.apply_rst(from, seg);
             return;
@@ -270,12 +320,97 @@ impl Connection {
         self.apply_data_and_fin(from, seg, now);
     }
 
+    /// RFC 9293 §3.10.7.3, SYN-SENT, first check: an ACK outside (ISS, SND.NXT] is not for this
+    /// connection; the SYN-SENT side answers it with `<SEQ=SEG.ACK><CTL=RST>` and stays in SYN-SENT
+    /// (the half-open discovery of §3.5.1, figure 10). Both segments are counted as one anomaly and
+    /// neither touches the states, the sequence ranges or the ending.
+    fn is_half_open_discovery(&mut self, from: Side, seg: &Segment) -> bool {
+        let f = seg.flags;
+        let sender = self.side(from);
+        let receiver = self.side(from.other());
+        if f.rst() {
+            let answer = sender.state() == State::SynSent && !f.ack() && self.discovery_ack == Some(seg.seq);
+            if answer {
+                self.discovery_ack = None;
+            }
+            return answer;
+        }
+        if f.syn() || !f.ack() || receiver.state() != State::SynSent {
+            return false;
+        }
+        let (Some(iss), Some(snd_nxt)) = (receiver.isn, receiver.next_seq) else {
+            return false;
+        };
+        let acceptable = iss.precedes(seg.ack) && seg.ack.precedes_or_eq(snd_nxt);
+        if acceptable {
+            return false;
+        }
+        self.anomalies.half_open_discovery += 1;
+        self.discovery_ack = Some(seg.ack);
+        true
+    }
+
+    /// What the unseen direction must have sent, inferred from what the seen one acknowledges: a
+    /// capture can miss segments (loss at the capture point) or a whole direction (a tap or span
+    /// port that sees one way only, asymmetric routing).
+    fn infer_unseen(&mut self, from: Side, seg: &Segment, now: Timestamp) {
+        let f = seg.flags;
+        if f.syn() || f.rst() || !f.ack() {
+            return;
+        }
+        let (me, peer) = self.pair_mut(from);
+        match me.state() {
+            // RFC 9293 §3.10.7.3: until a SYN-ACK arrives, a SYN-SENT endpoint sends only SYNs and
+            // RSTs. An ACK from it proves the peer's SYN-ACK, whose ISN it acknowledges.
+            State::SynSent => {
+                if peer.isn.is_none() {
+                    peer.note_isn(seg.ack.plus(u32::MAX));
+                }
+                if matches!(peer.state(), State::Closed | State::Listen | State::SynSent) {
+                    peer.enter(Trigger::SentSynAck, now);
+                    if from == Side::Client && !self.saw_synack {
+                        self.saw_synack = true;
+                        self.synack_ok = true;
+                    }
+                }
+            }
+            // A SYN-RECEIVED endpoint sends only SYN-ACKs until its SYN is acknowledged (RFC 9293
+            // §3.10.7.4, fifth check): any other segment proves the peer's ACK.
+            State::SynReceived if peer.state() == State::SynSent => {
+                me.enter(Trigger::SynAcked, now);
+                peer.enter(Trigger::AckedPeerSyn, now);
+                if from == Side::Server && self.saw_synack {
+                    self.handshake_acked = true;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The receive window of `receiver` as `sender` must respect it: the last window it advertised,
+    /// scaled by its shift when both SYNs offered window scaling (RFC 7323 §2.2), else by `unknown`
+    /// when the handshake was not seen.
+    fn receive_window(&self, from: Side, unknown: u32) -> u32 {
+        let sender = self.side(from);
+        let receiver = self.side(from.other());
+        let seen = |e: &Endpoint| e.syns + e.synacks > 0;
+        let shift = if !(seen(sender) && seen(receiver)) {
+            unknown
+        } else {
+            match (sender.window_scale, receiver.window_scale) {
+                (Some(_), Some(r)) => u32::from(r.min(14)),
+                _ => 0,
+            }
+        };
+        (u32::from(receiver.window) << shift).max(1)
+    }
+
     /// RFC 9293 §3.10.7.3 (SYN-SENT) and §3.10.7.4 with RFC 5961 §3.2 (synchronized states): a RST is
     /// accepted only if it could reset the receiver.
     fn rst_acceptable(&self, from: Side, seg: &Segment) -> bool {
         let sender = self.side(from);
         let receiver = self.side(from.other());
-        if receiver.state == State::SynSent {
+        if receiver.state() == State::SynSent {
             // Only a RST that acknowledges our SYN resets SYN-SENT.
             return match receiver.isn {
                 Some(isn) => seg.flags.ack() && seg.ack == isn.plus(1),
@@ -288,12 +423,22 @@ impl Connection {
         if sender.next_seq == Some(seg.seq) || seg.seq == rcv_nxt {
             return true; // SND.NXT of the resetter, or exactly RCV.NXT: what a real stack sends.
         }
-        let scale = match (sender.window_scale, receiver.window_scale) {
-            (Some(_), Some(r)) => u32::from(r.min(14)),
-            _ => 0,
+        // Strict, as RFC 5961 §3.2 asks: without the handshake the window is taken unscaled.
+        seg.seq.in_window(rcv_nxt, self.receive_window(from, 0))
+    }
+
+    /// RFC 9293 §3.10.7.4, first check, as an observer applies it to count bytes: payload that starts
+    /// within one receive window of the receiver's RCV.NXT (its highest ACK) either way. Below it is a
+    /// retransmission; further away, no stack would accept it. Without the handshake the window's
+    /// shift is unknown and taken as the largest (14, RFC 7323 §2.3), to flag only what is certainly
+    /// out of reach.
+    fn in_receive_window(&self, from: Side, seg: &Segment) -> bool {
+        let Some(rcv_nxt) = self.side(from.other()).highest_ack else {
+            return true;
         };
-        let window = (u32::from(receiver.window) << scale).max(1);
-        seg.seq.in_window(rcv_nxt, window)
+        let window = i64::from(self.receive_window(from, 14).max(65_535));
+        let d = rcv_nxt.distance(seg.seq);
+        -window < d && d < window
     }
 
     fn apply_rst(&mut self, from: Side, seg: &Segment) {
@@ -301,36 +446,40 @@ impl Connection {
             self.anomalies.out_of_window_rst += 1;
             return;
         }
-        if self.reset.is_some() {
-            self.anomalies.extra_rst += 1;
-            return;
-        }
         let sender = self.side(from);
         let peer = self.side(from.other());
-        let after_both_closed = sender.fin_acked && peer.fin_acked;
+        // Seed §8: data from the peer that the resetter had not received when it sent its FIN (its
+        // FIN's ACK does not cover it), or that the peer sent after seeing the FIN. Sequence numbers,
+        // not capture order, say what arrived after the close.
+        let unreceived_at_fin = match (sender.ack_at_fin, peer.data_max) {
+            (Some(acked), Some(sent)) => acked.precedes(sent),
+            (None, Some(_)) => true,
+            _ => false,
+        };
         self.reset = Some(Reset {
             by: from,
-            state: sender.state,
-            after_close: sender.fin_seq.is_some() && peer.data_after_peer_fin,
-            after_both_closed,
+            state: sender.state(),
+            after_fin: sender.fin_seq.is_some(),
+            after_close: sender.fin_seq.is_some() && (peer.data_after_peer_fin || unreceived_at_fin),
+            after_both_closed: sender.fin_acked && peer.fin_acked,
         });
         // The resetter drops its socket; the receiver's socket is torn down by an acceptable RST
         // (Linux also kills TIME-WAIT sockets on RST: net.ipv4.tcp_rfc1337 = 0, RFC 1337 §3).
-        self.client.state = State::Closed;
-        self.server.state = State::Closed;
+        let now = self.last;
+        self.client.enter(Trigger::Reset, now);
+        self.server.enter(Trigger::Reset, now);
     }
 
     fn apply_syn(&mut self, from: Side, seg: &Segment, now: Timestamp) {
         let syn_data = self.syn_data;
         let (me, _) = self.pair_mut(from);
-        me.syns += 1;
         me.last_syn_at = Some(now);
         if me.window_scale.is_none() {
             me.window_scale = seg.options.window_scale;
         }
         let first = me.isn.is_none();
         if first {
-            me.isn = Some(seg.seq);
+            me.note_isn(seg.seq);
         }
         if first && seg.payload_len > 0 && !seg.flags.ack() {
             self.fast_open = true; // RFC 7413: data in the SYN.
@@ -339,10 +488,10 @@ impl Connection {
         let (me, peer) = self.pair_mut(from);
         if !seg.flags.ack() {
             if first {
-                me.state = State::SynSent;
+                me.enter(Trigger::SentSyn, now);
                 if from == Side::Client {
                     self.saw_syn = true;
-                } else if peer.state == State::SynSent {
+                } else if peer.state() == State::SynSent {
                     // Both sent SYN without seeing the other's: simultaneous open (RFC 9293 §3.5 fig. 8).
                     self.simultaneous_open = true;
                 }
@@ -350,9 +499,7 @@ impl Connection {
             return;
         }
         // SYN-ACK: the sender received the peer's SYN (RFC 9293 §3.5).
-        if matches!(me.state, State::Closed | State::Listen | State::SynSent) {
-            me.state = State::SynReceived;
-        }
+        me.enter(Trigger::SentSynAck, now);
         // RFC 9293 §3.5: the SYN-ACK acknowledges ISN+1; with Fast Open (RFC 7413 §4.2) it may also
         // acknowledge the data the SYN carried. Added in sequence space (mod 2^32): a hostile SYN
         // payload length near `u32::MAX` must not overflow (found by the `tracker` fuzz target).
@@ -375,18 +522,13 @@ impl Connection {
     fn apply_ack(&mut self, from: Side, ack: Seq, now: Timestamp) {
         let (me, peer) = self.pair_mut(from);
         me.note_ack(ack);
-        // The sender has received the peer's SYN: handshake progress (RFC 9293 §3.5).
+        // The sender has received the peer's SYN: handshake progress (RFC 9293 §3.5). A SYN-ACK
+        // moved its sender to SYN-RECEIVED in `apply_syn`, where this trigger does nothing.
         if let Some(isn) = peer.isn
             && isn.precedes(ack)
         {
-            if me.state == State::SynSent {
-                // A plain ACK of the SYN-ACK (SYN-SENT -> ESTABLISHED); a SYN-ACK in a simultaneous
-                // open moves to SYN-RECEIVED in apply_syn instead.
-                me.state = State::Established;
-            }
-            if peer.state == State::SynReceived {
-                peer.state = State::Established;
-            }
+            me.enter(Trigger::AckedPeerSyn, now);
+            peer.enter(Trigger::SynAcked, now);
             if from == Side::Client && self.saw_synack && !self.handshake_acked {
                 self.handshake_acked = true;
             }
@@ -398,31 +540,23 @@ impl Connection {
             && !peer.fin_acked
         {
             peer.fin_acked = true;
-            match peer.state {
-                State::FinWait1 => peer.enter(State::FinWait2, now),
-                State::Closing => peer.enter(State::TimeWait, now),
-                State::LastAck => peer.enter(State::Closed, now),
-                _ => {}
+            peer.enter(Trigger::FinAcked, now);
+            me.enter(Trigger::ReceivedFin, now);
+            if me.fin_acked {
+                // Its own FIN was acknowledged before it acknowledged the peer's (CLOSING -> TIME-WAIT).
+                me.enter(Trigger::FinAcked, now);
             }
-            match me.state {
-                State::Established | State::SynReceived => me.enter(State::CloseWait, now),
-                State::FinWait1 if me.fin_acked => me.enter(State::TimeWait, now),
-                State::FinWait1 => me.enter(State::Closing, now),
-                State::FinWait2 => me.enter(State::TimeWait, now),
-                _ => {}
-            }
-        }
-        // The sender's own FIN acked earlier but the peer's ACK came before the sender saw it.
-        let (me, _) = self.pair_mut(from);
-        if me.state == State::Closing && me.fin_acked {
-            me.enter(State::TimeWait, now);
         }
     }
 
     fn apply_data_and_fin(&mut self, from: Side, seg: &Segment, now: Timestamp) {
+        let in_window = seg.payload_len == 0 || self.in_receive_window(from, seg);
+        if !in_window {
+            self.anomalies.out_of_window_data += 1;
+        }
         let (me, _) = self.pair_mut(from);
         let end = seg.seq_end();
-        me.note_sent(seg.seq, seg.payload_len, seg.flags.syn(), end);
+        me.note_sent(seg.seq, seg.payload_len, seg.flags.syn(), end, in_window);
         if seg.payload_len > 0 {
             if let Some(fin) = me.fin_seq
                 && fin.precedes(seg.seq.plus(seg.payload_len))
@@ -434,7 +568,7 @@ impl Connection {
                 me.data_after_peer_fin = true;
             }
         }
-        if !seg.flags.fin() {
+        if !seg.flags.fin() || !in_window {
             return;
         }
         let (me, peer) = self.pair_mut(from);
@@ -446,14 +580,11 @@ impl Connection {
         let fin = seg.seq.plus(seg.payload_len).plus(u32::from(seg.flags.syn()));
         me.fin_seq = Some(fin);
         me.fin_at = Some(now);
+        me.ack_at_fin = seg.flags.ack().then_some(seg.ack);
         let peer_fin_unseen = peer
             .fin_seq
             .is_some_and(|pf| !seg.flags.ack() || !pf.precedes(seg.ack));
-        match me.state {
-            State::CloseWait => me.enter(State::LastAck, now),
-            State::SynSent => {}
-            _ => me.enter(State::FinWait1, now),
-        }
+        me.enter(Trigger::SentFin, now);
         self.closer = match (self.closer, from) {
             (Closer::None, Side::Client) => Closer::Client,
             (Closer::None, Side::Server) => Closer::Server,
@@ -470,8 +601,8 @@ impl Connection {
             return true;
         }
         let done = |s: State| matches!(s, State::Closed | State::TimeWait);
-        done(self.client.state)
-            && done(self.server.state)
+        done(self.client.state())
+            && done(self.server.state())
             && (self.client.fin_seq.is_some() || self.server.fin_seq.is_some())
     }
 
@@ -480,7 +611,7 @@ impl Connection {
     pub fn time_wait_since(&self) -> Option<Timestamp> {
         [&self.client, &self.server]
             .iter()
-            .filter(|e| e.state == State::TimeWait)
+            .filter(|e| e.state() == State::TimeWait)
             .filter_map(|e| e.time_wait_at)
             .min()
     }
@@ -488,15 +619,34 @@ impl Connection {
     /// The handshake was completed (so the connection is past the handshake timeout's reach).
     #[must_use]
     pub fn established(&self) -> bool {
-        self.client.state.is_synchronized() || self.server.state.is_synchronized()
+        self.client.state().is_synchronized() || self.server.state().is_synchronized()
     }
 
     /// TIME-WAIT ran out: the holder moves to CLOSED (RFC 9293 §3.6, 2·MSL).
     pub fn expire_time_wait(&mut self, now: Timestamp) {
-        for e in [&mut self.client, &mut self.server] {
-            if e.state == State::TimeWait {
-                e.enter(State::Closed, now);
-            }
+        self.client.enter(Trigger::TimeWaitExpired, now);
+        self.server.enter(Trigger::TimeWaitExpired, now);
+    }
+
+    /// Only one direction was captured: one side sent nothing, and the other acknowledged it.
+    fn one_sided(&self) -> bool {
+        match (self.client.packets, self.server.packets) {
+            (0, 0) => false,
+            (0, _) => self.server.acks_sent > 0,
+            (_, 0) => self.client.acks_sent > 0,
+            _ => false,
+        }
+    }
+
+    /// Payload bytes `me` sent. For a side never seen (a one-sided capture), what its peer
+    /// acknowledged of it (its FIN, if it sent one, included: the two look alike).
+    fn bytes_sent(me: &Endpoint, peer: &Endpoint) -> u64 {
+        if me.packets > 0 {
+            return me.bytes(peer.highest_ack);
+        }
+        match (me.data_start, peer.highest_ack) {
+            (Some(start), Some(ack)) => u64::try_from(start.distance(ack)).unwrap_or(0),
+            _ => 0,
         }
     }
 
@@ -517,11 +667,9 @@ impl Connection {
         if self.reset.is_some_and(|r| r.by == Side::Server) {
             return Handshake::Refused;
         }
-        if self.server.packets == 0 {
-            Handshake::Unanswered
-        } else {
-            Handshake::Incomplete
-        }
+        // No SYN-ACK and no acceptable RST: whatever else came back (a RST without ACK, a stale ACK)
+        // a stack ignores, so the client's connect timed out.
+        Handshake::Unanswered
     }
 
     fn cause(&self, handshake: Handshake, reason: EndReason) -> Cause {
@@ -535,26 +683,25 @@ impl Connection {
                 Cause::ResetInTimeWait
             } else if r.after_close {
                 Cause::ResetAfterClose
+            } else if r.after_fin {
+                Cause::FinThenReset
             } else {
                 Cause::Abort
             };
         }
+        let fin_only = |closer: &Endpoint| {
+            if closer.fin_acked {
+                Cause::CloseWait
+            } else if self.one_sided() {
+                Cause::OneSided
+            } else {
+                Cause::FinUnacked
+            }
+        };
         match (self.client.fin_seq.is_some(), self.server.fin_seq.is_some()) {
             (true, true) => return Cause::Graceful,
-            (true, false) => {
-                return if self.client.fin_acked {
-                    Cause::CloseWait
-                } else {
-                    Cause::FinUnacked
-                };
-            }
-            (false, true) => {
-                return if self.server.fin_acked {
-                    Cause::CloseWait
-                } else {
-                    Cause::FinUnacked
-                };
-            }
+            (true, false) => return fin_only(&self.client),
+            (false, true) => return fin_only(&self.server),
             (false, false) => {}
         }
         if handshake == Handshake::Incomplete {
@@ -572,6 +719,8 @@ impl Connection {
     pub fn record(&self, reason: EndReason) -> ConnectionRecord {
         let handshake = self.handshake();
         let cause = self.cause(handshake, reason);
+        let mut zeek = self.zeek_earlier.clone();
+        zeek.push(ZeekSummary::of(&self.zeek));
         ConnectionRecord {
             id: self.id,
             client: self.client.addr,
@@ -586,16 +735,16 @@ impl Connection {
             reset_by: self.reset.map(|r| r.by),
             resetter_state: self.reset.map(|r| r.state),
             cause,
-            client_state: self.client.state,
-            server_state: self.server.state,
+            client_state: self.client.state(),
+            server_state: self.server.state(),
             end_reason: reason,
-            bytes_client: self.client.bytes(),
-            bytes_server: self.server.bytes(),
+            one_sided: self.one_sided(),
+            bytes_client: Self::bytes_sent(&self.client, &self.server),
+            bytes_server: Self::bytes_sent(&self.server, &self.client),
             packets_client: self.client.packets,
             packets_server: self.server.packets,
             anomalies: self.anomalies,
-            zeek: ZeekSummary::of(&self.zeek),
-            zeek_earlier: self.zeek_earlier.clone(),
+            zeek,
             zeek_dropped: self.zeek_dropped,
         }
     }
@@ -662,16 +811,18 @@ pub struct ConnectionRecord {
     pub client_state: State,
     pub server_state: State,
     pub end_reason: EndReason,
+    /// Only one direction was captured (a tap or span port that sees one way, asymmetric routing):
+    /// the other side's part is inferred from what this one acknowledged.
+    pub one_sided: bool,
     pub bytes_client: u64,
     pub bytes_server: u64,
     pub packets_client: u64,
     pub packets_server: u64,
     pub anomalies: Anomalies,
-    /// Zeek's view of the connection's last part (all of it, unless Zeek split it).
-    pub zeek: ZeekSummary,
-    /// Earlier Zeek connections on this 4-tuple that Zeek ended while this one went on, oldest first.
-    pub zeek_earlier: Vec<ZeekSummary>,
-    /// Zeek connections split off beyond those kept in `zeek_earlier`.
+    /// Zeek's view of the connection: one row, or several, oldest first, where Zeek's own timers or
+    /// port-reuse test split it (each is a conn.log row). Never empty.
+    pub zeek: Vec<ZeekSummary>,
+    /// Zeek rows split off beyond the first [`MAX_ZEEK_SPLITS`] + 1 kept in `zeek` (counted only).
     pub zeek_dropped: u32,
 }
 

@@ -115,9 +115,11 @@ mod syn_sent {
 
     #[test]
     fn rst_with_wrong_ack_does_not_refuse() {
-        // RFC 9293 §3.10.7.3: in SYN-SENT a RST is acceptable only if it acknowledges the SYN.
+        // RFC 9293 §3.10.7.3: in SYN-SENT a RST is acceptable only if it acknowledges the SYN. The
+        // client ignores it and its connect times out: unanswered, not half-open (no SYN-ACK).
         let r = Wire::new().c(SYN, 100, 0, 0).s(RST | ACK, 0, 999, 0).finish();
-        assert_eq!(r.handshake, Handshake::Incomplete);
+        assert_eq!(r.handshake, Handshake::Unanswered);
+        assert_eq!(r.cause, Cause::Unanswered);
         assert_eq!(r.anomalies.out_of_window_rst, 1);
         assert_eq!(r.reset_by, None);
     }

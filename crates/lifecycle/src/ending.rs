@@ -42,9 +42,12 @@ pub enum Handshake {
     Simultaneous,
     /// The SYN was answered by RST: nothing listens on that port (seed §2 correction).
     Refused,
-    /// The SYN (and its retransmissions) got no answer at all: a drop or a dead host.
+    /// The SYN (and its retransmissions) got no answer that a stack accepts: no SYN-ACK and no RST
+    /// acknowledging it (a drop or a dead host; a RST without ACK or a stale ACK is ignored by the
+    /// client, RFC 9293 §3.10.7.3, and counted as an anomaly). The client's connect timed out.
     Unanswered,
-    /// SYN and SYN-ACK were seen but the handshake never finished (no ACK, a bad ACK, or a reset).
+    /// A SYN-ACK was seen (or proven by the client's acknowledgement of it) but the handshake never
+    /// finished: no ACK, a SYN-ACK that did not acknowledge ISN+1, or a reset.
     Incomplete,
     /// The handshake happened before the capture started.
     Midstream,
@@ -117,6 +120,16 @@ pub enum Cause {
     ResetInTimeWait,
     /// SYN and SYN-ACK seen, never completed or reset: a half-open attempt (seed §2; SYN floods).
     HalfOpen,
+    /// A side that had sent FIN then sent RST although its peer had sent nothing it had not already
+    /// received: a hard close after a graceful one (seed §7: `SO_LINGER` 0 after `shutdown()`, HTTP
+    /// servers and TLS stacks that close hard, a client that answers the server's FIN with RST instead
+    /// of the last ACK). The peer's reads end with "connection reset" instead of end-of-file if it had
+    /// not read everything yet.
+    FinThenReset,
+    /// Only one direction was captured, and it does not show how the connection ended: its FIN's
+    /// acknowledgement would have travelled the unseen direction. Not a problem of the connection but
+    /// of the capture point (a tap or span port that sees one way, asymmetric routing).
+    OneSided,
     /// Still established when the evidence ended, no FIN and no RST (seed §2–§3).
     Open,
     /// No segment for longer than the idle timeout, no FIN and no RST: a dead peer, a NAT or firewall
@@ -126,7 +139,7 @@ pub enum Cause {
 
 impl Cause {
     /// Every cause, in the order the summary lists them.
-    pub const ALL: [Cause; 11] = [
+    pub const ALL: [Cause; 13] = [
         Cause::Graceful,
         Cause::Refused,
         Cause::Unanswered,
@@ -136,6 +149,8 @@ impl Cause {
         Cause::FinUnacked,
         Cause::ResetInTimeWait,
         Cause::HalfOpen,
+        Cause::FinThenReset,
+        Cause::OneSided,
         Cause::Open,
         Cause::Idle,
     ];
@@ -152,6 +167,8 @@ impl Cause {
             Cause::FinUnacked => "fin_unacked",
             Cause::ResetInTimeWait => "reset_in_time_wait",
             Cause::HalfOpen => "half_open",
+            Cause::FinThenReset => "fin_then_reset",
+            Cause::OneSided => "one_sided",
             Cause::Open => "open",
             Cause::Idle => "idle",
         }
@@ -160,7 +177,7 @@ impl Cause {
     /// Whether the cause is a problem an operator should look at (as opposed to normal life).
     #[must_use]
     pub fn is_problem(self) -> bool {
-        !matches!(self, Cause::Graceful | Cause::Open)
+        !matches!(self, Cause::Graceful | Cause::Open | Cause::OneSided)
     }
 }
 

@@ -4,29 +4,40 @@
 use crate::segment::Timestamp;
 use crate::seq::Seq;
 use crate::state::State;
+use crate::transition::{Trigger, next};
 use std::net::SocketAddr;
 
 /// What the observer knows about one endpoint.
 #[derive(Clone, Debug)]
 pub struct Endpoint {
     pub addr: SocketAddr,
-    /// The inferred RFC 9293 state.
-    pub state: State,
-    /// Initial sequence number, from this side's SYN or SYN-ACK.
+    /// The inferred RFC 9293 state: written only by [`Endpoint::enter`].
+    state: State,
+    /// Initial sequence number, from this side's SYN or SYN-ACK (or inferred from the peer's
+    /// acknowledgement of it when this side's SYN went unseen).
     pub isn: Option<Seq>,
-    /// SYNs (or SYN-ACKs) sent, retransmissions included.
+    /// SYNs without ACK sent, retransmissions included.
     pub syns: u32,
+    /// SYN-ACKs sent, retransmissions included.
+    pub synacks: u32,
     /// When this side sent its last SYN (or SYN-ACK) so far.
     pub last_syn_at: Option<Timestamp>,
     /// Sequence number just past the highest segment sent (this side's SND.NXT as seen on the wire).
     pub next_seq: Option<Seq>,
-    /// First sequence number of data counted in `bytes` (ISN+1, or the first one seen midstream).
+    /// First sequence number of data (ISN+1, or the first payload byte seen midstream).
     pub data_start: Option<Seq>,
-    /// Sequence number just past the highest payload byte sent (FIN excluded).
+    /// Sequence number just past the payload seen without a hole from `data_start` (FIN excluded):
+    /// what was certainly sent.
     pub data_end: Option<Seq>,
+    /// Sequence number just past the highest payload byte sent in the receiver's window, holes
+    /// included: a byte beyond `data_end` counts only once the peer acknowledges it.
+    pub data_max: Option<Seq>,
     /// Sequence number the FIN occupies (RFC 9293 §3.4: FIN consumes one number).
     pub fin_seq: Option<Seq>,
     pub fin_at: Option<Timestamp>,
+    /// The acknowledgment number the FIN carried: how much of the peer's data this side had received
+    /// when it closed.
+    pub ack_at_fin: Option<Seq>,
     /// The peer acknowledged the FIN (its ACK covers `fin_seq + 1`).
     pub fin_acked: bool,
     /// Highest acknowledgment number this side sent: an estimate of its RCV.NXT.
@@ -41,6 +52,8 @@ pub struct Endpoint {
     /// provokes a reset after close, seed §8).
     pub data_after_peer_fin: bool,
     pub packets: u64,
+    /// Segments with ACK and without RST: each proves this side had heard from its peer.
+    pub acks_sent: u64,
     pub ip_bytes: u64,
 }
 
@@ -52,12 +65,15 @@ impl Endpoint {
             state: State::Closed,
             isn: None,
             syns: 0,
+            synacks: 0,
             last_syn_at: None,
             next_seq: None,
             data_start: None,
             data_end: None,
+            data_max: None,
             fin_seq: None,
             fin_at: None,
+            ack_at_fin: None,
             fin_acked: false,
             highest_ack: None,
             window: 0,
@@ -65,30 +81,69 @@ impl Endpoint {
             time_wait_at: None,
             data_after_peer_fin: false,
             packets: 0,
+            acks_sent: 0,
             ip_bytes: 0,
         }
     }
 
-    /// Payload bytes sent, counted once by sequence range (retransmissions do not count twice).
+    /// The inferred RFC 9293 state.
     #[must_use]
-    pub fn bytes(&self) -> u64 {
-        match (self.data_start, self.data_end) {
-            (Some(start), Some(end)) => u64::try_from(start.distance(end)).unwrap_or(0),
-            _ => 0,
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// Payload bytes sent, counted once by sequence range (retransmissions do not count twice): the
+    /// range seen without a hole, extended over holes as far as `peer_ack` (the peer's highest
+    /// acknowledgment) covers what was seen sent. Bytes beyond a hole that the peer never
+    /// acknowledged are not counted: a segment that jumps ahead in sequence space is as likely
+    /// injected or corrupt as real.
+    #[must_use]
+    pub fn bytes(&self, peer_ack: Option<Seq>) -> u64 {
+        let (Some(start), Some(mut end)) = (self.data_start, self.data_end) else {
+            return 0;
+        };
+        if let (Some(max), Some(ack)) = (self.data_max, peer_ack)
+            && end.precedes(ack)
+        {
+            end = if ack.precedes(max) { ack } else { max };
+        }
+        u64::try_from(start.distance(end)).unwrap_or(0)
+    }
+
+    /// Starts the data range at ISN+1 once the SYN is known (RFC 9293 §3.4: data begins after it).
+    pub fn note_isn(&mut self, isn: Seq) {
+        self.isn = Some(isn);
+        if self.data_start.is_none() {
+            self.data_start = Some(isn.plus(1));
+            self.data_end = Some(isn.plus(1));
         }
     }
 
-    /// Records the sequence range a segment from this side occupies.
-    pub fn note_sent(&mut self, seq: Seq, payload_len: u32, syn: bool, end: Seq) {
+    /// Records the sequence range a segment from this side occupies. `in_window` says whether the
+    /// payload could have been accepted by the receiver; a payload outside it never counts.
+    pub fn note_sent(&mut self, seq: Seq, payload_len: u32, syn: bool, end: Seq, in_window: bool) {
         self.next_seq = Some(self.next_seq.map_or(end, |n| n.max_seq(end)));
-        if payload_len > 0 {
-            let first = if syn { seq.plus(1) } else { seq };
-            let last = first.plus(payload_len);
-            self.data_start = Some(
-                self.data_start
-                    .map_or(first, |s| if first.precedes(s) { first } else { s }),
-            );
-            self.data_end = Some(self.data_end.map_or(last, |e| e.max_seq(last)));
+        if payload_len == 0 || !in_window {
+            return;
+        }
+        let first = if syn { seq.plus(1) } else { seq };
+        let last = first.plus(payload_len);
+        self.data_max = Some(self.data_max.map_or(last, |m| m.max_seq(last)));
+        match (self.data_start, self.data_end) {
+            (Some(start), Some(done)) => {
+                // Extends the range without a hole on either side; a later segment that fills a hole
+                // is met when it arrives (`first` at or before `done`).
+                if first.precedes_or_eq(done) && done.precedes(last) {
+                    self.data_end = Some(last);
+                }
+                if first.precedes(start) && start.precedes_or_eq(last) {
+                    self.data_start = Some(first);
+                }
+            }
+            _ => {
+                self.data_start = Some(first);
+                self.data_end = Some(last);
+            }
         }
     }
 
@@ -103,8 +158,11 @@ impl Endpoint {
         self.highest_ack.is_some_and(|a| s.precedes(a))
     }
 
-    /// Enters `state`, remembering when TIME-WAIT began (its 2·MSL timer starts there, RFC 9293 §3.6).
-    pub fn enter(&mut self, state: State, now: Timestamp) {
+    /// Moves this endpoint by `trigger` through the transition table ([`crate::transition::next`]),
+    /// remembering when TIME-WAIT began (its timer starts there, RFC 9293 §3.6). The only writer of
+    /// the state.
+    pub fn enter(&mut self, trigger: Trigger, now: Timestamp) {
+        let state = next(self.state, trigger);
         if state == State::TimeWait && self.state != State::TimeWait {
             self.time_wait_at = Some(now);
         }

@@ -120,8 +120,13 @@ pub fn fuzz_tracker(data: &[u8]) {
         while let Some(Event::Ended(record)) = tracker.poll_event() {
             assert!(seen.insert(record.id), "connection {} reported twice", record.id);
             assert!(
-                record.zeek.history.len() <= MAX_HISTORY,
+                record.zeek.iter().all(|z| z.history.len() <= MAX_HISTORY),
                 "history grew past its cap"
+            );
+            assert!(
+                !record.zeek.is_empty() && record.zeek.len() <= 9,
+                "Zeek rows: {}",
+                record.zeek.len()
             );
             let _ = (record.packets(), record.duration_ns(), record.anomalies.total());
         }

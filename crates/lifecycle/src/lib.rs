@@ -15,6 +15,7 @@ pub mod segment;
 pub mod seq;
 pub mod state;
 pub mod tracker;
+pub mod transition;
 pub mod zeek;
 
 pub use connection::{Anomalies, ConnectionRecord, ZeekSummary};

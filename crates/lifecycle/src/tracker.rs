@@ -66,12 +66,12 @@ pub enum Event {
 struct FlowKey(SocketAddr, SocketAddr);
 
 impl FlowKey {
+    fn new(a: SocketAddr, b: SocketAddr) -> FlowKey {
+        if a <= b { FlowKey(a, b) } else { FlowKey(b, a) }
+    }
+
     fn of(seg: &Segment) -> FlowKey {
-        if seg.src <= seg.dst {
-            FlowKey(seg.src, seg.dst)
-        } else {
-            FlowKey(seg.dst, seg.src)
-        }
+        FlowKey::new(seg.src, seg.dst)
     }
 }
 
@@ -141,6 +141,13 @@ impl Tracker {
         self.table.len()
     }
 
+    /// The connection tracked now between `a` and `b` (either order), to look at its endpoints'
+    /// states between segments.
+    #[must_use]
+    pub fn connection(&self, a: SocketAddr, b: SocketAddr) -> Option<&Connection> {
+        self.table.get(&FlowKey::new(a, b)).map(|e| &*e.conn)
+    }
+
     /// Applies one observed segment.
     pub fn handle_segment(&mut self, now: Timestamp, seg: &Segment) {
         self.stats.segments += 1;
@@ -160,6 +167,7 @@ impl Tracker {
                 }
                 Applied::NewConnection => {
                     self.stats.port_reuses += 1;
+                    entry.conn.reopen(now);
                     self.end(key, EndReason::PortReused);
                 }
             }

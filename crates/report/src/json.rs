@@ -3,7 +3,7 @@
 //! Field names and values are a public interface for scripts: add fields, never rename or remove
 //! them without a new schema version.
 
-use lifecycle::{Anomalies, ConnectionRecord, endpoint_string};
+use lifecycle::{Anomalies, ConnectionRecord, ZeekSummary, endpoint_string};
 use serde::Serialize;
 use std::io::{self, Write};
 
@@ -30,15 +30,38 @@ struct Connection<'a> {
     client_state: &'static str,
     server_state: &'static str,
     end_reason: &'static str,
+    one_sided: bool,
     bytes_client: u64,
     bytes_server: u64,
     packets: u64,
     packets_client: u64,
     packets_server: u64,
+    /// The first Zeek row (the one that starts with this connection's first segment).
     zeek_conn_state: &'static str,
     zeek_history: &'a str,
     zeek_orig: String,
+    /// Every Zeek row, oldest first: more than one where Zeek's own timers split the connection.
+    zeek: Vec<ZeekRow<'a>>,
+    /// Zeek rows beyond those in `zeek` (a connection Zeek split more than 9 times), counted only.
+    zeek_rows_dropped: u32,
     anomalies: &'a Anomalies,
+}
+
+#[derive(Serialize)]
+struct ZeekRow<'a> {
+    conn_state: &'static str,
+    history: &'a str,
+    orig: String,
+}
+
+impl<'a> ZeekRow<'a> {
+    fn of(z: &'a ZeekSummary) -> ZeekRow<'a> {
+        ZeekRow {
+            conn_state: z.conn_state,
+            history: &z.history,
+            orig: endpoint_string(z.orig),
+        }
+    }
 }
 
 /// Seconds with microsecond precision, as captures have.
@@ -48,6 +71,10 @@ fn secs(ns: u64) -> f64 {
 
 /// Writes one connection as a JSON line.
 pub fn write_connection(out: &mut impl Write, r: &ConnectionRecord) -> io::Result<()> {
+    let zeek: Vec<ZeekRow> = r.zeek.iter().map(ZeekRow::of).collect();
+    let Some(first) = zeek.first() else {
+        return Err(io::Error::other("a connection record without a Zeek row"));
+    };
     let obj = Connection {
         schema: SCHEMA,
         client: endpoint_string(r.client),
@@ -67,14 +94,17 @@ pub fn write_connection(out: &mut impl Write, r: &ConnectionRecord) -> io::Resul
         client_state: r.client_state.rfc_name(),
         server_state: r.server_state.rfc_name(),
         end_reason: r.end_reason.name(),
+        one_sided: r.one_sided,
         bytes_client: r.bytes_client,
         bytes_server: r.bytes_server,
         packets: r.packets(),
         packets_client: r.packets_client,
         packets_server: r.packets_server,
-        zeek_conn_state: r.zeek.conn_state,
-        zeek_history: &r.zeek.history,
-        zeek_orig: endpoint_string(r.zeek.orig),
+        zeek_conn_state: first.conn_state,
+        zeek_history: first.history,
+        zeek_orig: first.orig.clone(),
+        zeek_rows_dropped: r.zeek_dropped,
+        zeek,
         anomalies: &r.anomalies,
     };
     crate::safe::write_json(&mut *out, &obj)?;

@@ -59,6 +59,7 @@ pub struct Summary {
     reset_by: [u64; 2],
     anomalies: u64,
     syn_retransmits: u64,
+    one_sided: u64,
 }
 
 impl Summary {
@@ -80,6 +81,7 @@ impl Summary {
         }
         self.anomalies += r.anomalies.total();
         self.syn_retransmits += u64::from(r.syn_retransmits);
+        self.one_sided += u64::from(r.one_sided);
         let ex = self.examples.entry(r.cause).or_default();
         if ex.len() < EXAMPLES {
             ex.push(r.clone());
@@ -117,7 +119,15 @@ impl Summary {
         writeln!(out)?;
         self.write_causes(out)?;
         self.write_problems(out)?;
-        write_facts(out, facts, self.anomalies)
+        write_facts(out, facts, self.anomalies)?;
+        if self.one_sided > 0 {
+            writeln!(
+                out,
+                "  {} connections seen in one direction only: an asymmetric tap or route? (the other side is inferred from what was acknowledged)",
+                self.one_sided
+            )?;
+        }
+        Ok(())
     }
 
     fn write_causes(&self, out: &mut impl Write) -> io::Result<()> {
@@ -140,6 +150,9 @@ impl Summary {
 
     fn write_problems(&self, out: &mut impl Write) -> io::Result<()> {
         let problems: Vec<_> = self.by_cause.iter().filter(|(c, _)| c.is_problem()).collect();
+        if self.total == 0 {
+            return Ok(());
+        }
         if problems.is_empty() {
             writeln!(
                 out,
@@ -223,6 +236,8 @@ pub fn headline(cause: Cause) -> &'static str {
         Cause::FinUnacked => "a FIN was never acknowledged",
         Cause::ResetInTimeWait => "RST after both FINs: a TIME-WAIT socket killed early",
         Cause::HalfOpen => "SYN and SYN-ACK, but the handshake never completed",
+        Cause::FinThenReset => "a side closed (FIN), then reset without new data to provoke it (seed §7)",
+        Cause::OneSided => "seen in one direction only: how it ended is not in the capture",
         Cause::Open => "still established at the end of the capture",
         Cause::Idle => "no segment for longer than the idle timeout",
     }
@@ -237,7 +252,7 @@ pub fn explanation(cause: Cause) -> [&'static str; 2] {
             "The client saw ECONNREFUSED \"connection refused\"; check the service is running and bound there.",
         ],
         Cause::Unanswered => [
-            "No SYN-ACK and no RST came back: a firewall dropped the SYN or the host is unreachable.",
+            "No SYN-ACK and no acceptable RST came back: a firewall dropped the SYN or the host is unreachable.",
             "The client retransmitted the SYN and then saw a connect timeout (ETIMEDOUT).",
         ],
         Cause::Abort => [
@@ -264,11 +279,15 @@ pub fn explanation(cause: Cause) -> [&'static str; 2] {
             "The server answered the SYN but the client never completed the handshake: the server holds a",
             "SYN-RECV entry (a SYN flood looks like this; syncookies protect the listen queue).",
         ],
+        Cause::FinThenReset => [
+            "The resetter closed gracefully (FIN), then sent RST although nothing new had arrived: a hard close",
+            "(SO_LINGER 0 after shutdown, a server or TLS stack that closes hard, a RST instead of the last ACK).",
+        ],
         Cause::Idle => [
             "Nothing was sent for longer than the idle timeout and no side closed: a dead peer, or a NAT or",
             "firewall that forgot the flow. Keep-alives or application timeouts close such connections.",
         ],
-        Cause::Graceful | Cause::Open => ["", ""],
+        Cause::Graceful | Cause::Open | Cause::OneSided => ["", ""],
     }
 }
 

@@ -56,7 +56,7 @@ fn uid(id: u64) -> String {
 /// Writes the rows of one connection: one per Zeek connection it spans (Zeek may split one TCP
 /// connection on its own timers), with uids derived from the record id.
 pub fn write_connection(out: &mut impl Write, r: &ConnectionRecord) -> io::Result<()> {
-    for (i, z) in r.zeek_earlier.iter().chain(std::iter::once(&r.zeek)).enumerate() {
+    for (i, z) in r.zeek.iter().enumerate() {
         write_row(out, r.id.wrapping_mul(64).wrapping_add(i as u64), z)?;
     }
     Ok(())
