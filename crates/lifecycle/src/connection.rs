@@ -507,6 +507,10 @@ impl Connection {
             .isn
             .is_none_or(|isn| seg.ack == isn.plus(1) || seg.ack == isn.plus(1).plus(syn_data));
         let last_syn = peer.last_syn_at;
+        if peer.isn.is_none() {
+            // The SYN it answers went unseen: its ISN is one below what the SYN-ACK acknowledges.
+            peer.note_isn(seg.ack.plus(u32::MAX));
+        }
         if !valid {
             self.anomalies.bad_synack_ack += 1;
         }

@@ -1,11 +1,15 @@
 //! Lifecycle tests grouped by the state they exercise (after smoltcp), written as wire transcripts:
-//! `c(...)` is a segment the client sent, `s(...)` one the server sent.
+//! `c(...)` is a segment the client sent, `s(...)` one the server sent, and `.is(client, server)`
+//! after a segment asserts both sides' states as the tracker infers them at that point.
 
 use crate::connection::ConnectionRecord;
 use crate::ending::{Cause, Closer, EndReason, Handshake, Side};
 use crate::segment::{Flags, Segment, Timestamp};
 use crate::seq::Seq;
 use crate::state::State;
+use crate::state::State::{
+    CloseWait, Closed, Closing, Established, FinWait1, FinWait2, LastAck, SynReceived, SynSent, TimeWait,
+};
 use crate::tracker::{Config, Event, Tracker};
 use std::net::SocketAddr;
 
@@ -51,23 +55,42 @@ impl Wire {
         self.t.handle_segment(Timestamp(self.now), &seg);
         self
     }
+    /// Asserts the client's and the server's states now, as the tracker holds them.
+    #[track_caller]
+    fn is(&mut self, client: State, server: State) -> &mut Wire {
+        let conn = self
+            .t
+            .connection(self.client, self.server)
+            .expect("the connection is tracked");
+        let (c, s) = if conn.client().addr == self.client {
+            (conn.client(), conn.server())
+        } else {
+            (conn.server(), conn.client())
+        };
+        assert_eq!((c.state(), s.state()), (client, server));
+        self
+    }
     fn c(&mut self, flags: u8, seq: u32, ack: u32, len: u32) -> &mut Wire {
         self.send(true, flags, seq, ack, len)
     }
     fn s(&mut self, flags: u8, seq: u32, ack: u32, len: u32) -> &mut Wire {
         self.send(false, flags, seq, ack, len)
     }
-    /// Client ISN 100, server ISN 500.
+    /// Client ISN 100, server ISN 500 (RFC 9293 §3.5 figure 7).
     fn handshake(&mut self) -> &mut Wire {
         self.c(SYN, 100, 0, 0)
+            .is(SynSent, Closed)
             .s(SYN | ACK, 500, 101, 0)
+            .is(SynSent, SynReceived)
             .c(ACK, 101, 501, 0)
+            .is(Established, Established)
     }
     /// The client sends 10 bytes, the server answers with 20.
     fn exchange(&mut self) -> &mut Wire {
         self.c(ACK | PSH, 101, 501, 10)
             .s(ACK | PSH, 501, 111, 20)
             .c(ACK, 111, 521, 0)
+            .is(Established, Established)
     }
     fn advance(&mut self, nanos: u64) -> &mut Wire {
         self.now += nanos;
@@ -99,8 +122,8 @@ mod syn_sent {
         assert_eq!(r.handshake, Handshake::Unanswered);
         assert_eq!(r.cause, Cause::Unanswered);
         assert_eq!(r.syn_retransmits, 1);
-        assert_eq!(r.client_state, State::SynSent);
-        assert_eq!(r.server_state, State::Closed);
+        assert_eq!(r.client_state, SynSent);
+        assert_eq!(r.server_state, Closed);
         assert_eq!(r.reset_by, None);
     }
 
@@ -110,7 +133,7 @@ mod syn_sent {
         assert_eq!(r.handshake, Handshake::Refused);
         assert_eq!(r.cause, Cause::Refused);
         assert_eq!(r.reset_by, Some(Side::Server));
-        assert_eq!(r.client_state, State::Closed);
+        assert_eq!(r.client_state, Closed);
     }
 
     #[test]
@@ -156,16 +179,24 @@ mod syn_sent {
 
     #[test]
     fn simultaneous_open() {
+        // RFC 9293 §3.5 figure 8.
         let r = Wire::new()
             .c(SYN, 100, 0, 0)
+            .is(SynSent, Closed)
             .s(SYN, 500, 0, 0)
+            .is(SynSent, SynSent)
             .c(SYN | ACK, 100, 501, 0)
+            .is(SynReceived, SynSent)
             .s(SYN | ACK, 500, 101, 0)
+            .is(Established, SynReceived)
             .c(ACK, 101, 501, 0)
+            .is(Established, Established)
             .finish();
         assert_eq!(r.handshake, Handshake::Simultaneous);
-        assert_eq!(r.client_state, State::Established);
-        assert_eq!(r.server_state, State::Established);
+        // Regression: each side's SYN-ACK counted as a retransmitted SYN (1 for every clean one).
+        assert_eq!(r.syn_retransmits, 0);
+        assert_eq!(r.client_state, Established);
+        assert_eq!(r.server_state, Established);
     }
 }
 
@@ -177,8 +208,8 @@ mod syn_received {
         let r = Wire::new().handshake().finish();
         assert_eq!(r.handshake, Handshake::Complete);
         assert_eq!(r.handshake_rtt_ns, Some(MS));
-        assert_eq!(r.client_state, State::Established);
-        assert_eq!(r.server_state, State::Established);
+        assert_eq!(r.client_state, Established);
+        assert_eq!(r.server_state, Established);
         assert_eq!(r.cause, Cause::Open);
     }
 
@@ -191,7 +222,7 @@ mod syn_received {
             .finish();
         assert_eq!(r.handshake, Handshake::Incomplete);
         assert_eq!(r.cause, Cause::HalfOpen);
-        assert_eq!(r.server_state, State::SynReceived);
+        assert_eq!(r.server_state, SynReceived);
     }
 
     #[test]
@@ -203,7 +234,7 @@ mod syn_received {
             .finish();
         assert_eq!(r.cause, Cause::Abort);
         assert_eq!(r.reset_by, Some(Side::Client));
-        assert_eq!(r.resetter_state, Some(State::SynSent));
+        assert_eq!(r.resetter_state, Some(SynSent));
     }
 }
 
@@ -229,9 +260,9 @@ mod established {
             .finish();
         assert_eq!(r.cause, Cause::Abort);
         assert_eq!(r.reset_by, Some(Side::Server));
-        assert_eq!(r.resetter_state, Some(State::Established));
+        assert_eq!(r.resetter_state, Some(Established));
         assert_eq!(r.closer, Closer::None);
-        assert_eq!((r.client_state, r.server_state), (State::Closed, State::Closed));
+        assert_eq!((r.client_state, r.server_state), (Closed, Closed));
     }
 
     #[test]
@@ -261,7 +292,7 @@ mod established {
         let r = w.finish();
         assert_eq!(r.handshake, Handshake::Midstream);
         assert_eq!(r.client, "10.0.0.1:40000".parse::<SocketAddr>().unwrap());
-        assert_eq!(r.client_state, State::Established);
+        assert_eq!(r.client_state, Established);
         assert_eq!(r.bytes_server, 20);
     }
 
@@ -284,16 +315,16 @@ mod fin_wait {
     fn four_way_close_client_first() {
         let mut w = Wire::new();
         w.handshake().exchange();
-        w.c(FIN | ACK, 111, 521, 0); // client FIN-WAIT-1
-        w.s(ACK, 521, 112, 0); // server CLOSE-WAIT, client FIN-WAIT-2
-        w.s(FIN | ACK, 521, 112, 0); // server LAST-ACK
-        w.c(ACK, 112, 522, 0); // client TIME-WAIT, server CLOSED
+        w.c(FIN | ACK, 111, 521, 0).is(FinWait1, Established);
+        w.s(ACK, 521, 112, 0).is(FinWait2, CloseWait);
+        w.s(FIN | ACK, 521, 112, 0).is(FinWait2, LastAck);
+        w.c(ACK, 112, 522, 0).is(TimeWait, Closed);
         w.t.finish();
         let r = w.ended().remove(0);
         assert_eq!(r.cause, Cause::Graceful);
         assert_eq!(r.closer, Closer::Client);
-        assert_eq!(r.client_state, State::TimeWait);
-        assert_eq!(r.server_state, State::Closed);
+        assert_eq!(r.client_state, TimeWait);
+        assert_eq!(r.server_state, Closed);
     }
 
     #[test]
@@ -308,7 +339,7 @@ mod fin_wait {
         w.advance(2 * 1_000 * MS);
         let r = w.ended().remove(0);
         assert_eq!(r.end_reason, EndReason::TimeWaitExpired);
-        assert_eq!(r.client_state, State::Closed);
+        assert_eq!(r.client_state, Closed);
         assert_eq!(r.cause, Cause::Graceful);
     }
 
@@ -316,14 +347,15 @@ mod fin_wait {
     fn three_segment_close_server_first() {
         let mut w = Wire::new();
         w.handshake().exchange();
-        w.s(FIN | ACK, 521, 111, 0); // server FIN-WAIT-1
-        w.c(FIN | ACK, 111, 522, 0); // client acks and closes at once: CLOSE-WAIT -> LAST-ACK
-        w.s(ACK, 522, 112, 0); // server TIME-WAIT
+        w.s(FIN | ACK, 521, 111, 0).is(Established, FinWait1);
+        // The client acknowledges and closes at once: CLOSE-WAIT, then LAST-ACK.
+        w.c(FIN | ACK, 111, 522, 0).is(LastAck, FinWait2);
+        w.s(ACK, 522, 112, 0).is(Closed, TimeWait);
         let r = w.finish();
         assert_eq!(r.closer, Closer::Server);
         assert_eq!(r.cause, Cause::Graceful);
-        assert_eq!(r.server_state, State::TimeWait);
-        assert_eq!(r.client_state, State::Closed);
+        assert_eq!(r.server_state, TimeWait);
+        assert_eq!(r.client_state, Closed);
     }
 
     #[test]
@@ -334,7 +366,7 @@ mod fin_wait {
             .c(FIN | ACK, 111, 521, 0)
             .finish();
         assert_eq!(r.cause, Cause::FinUnacked);
-        assert_eq!(r.client_state, State::FinWait1);
+        assert_eq!(r.client_state, FinWait1);
     }
 
     #[test]
@@ -343,12 +375,13 @@ mod fin_wait {
         let mut w = Wire::new();
         w.handshake().c(ACK | PSH, 101, 501, 10);
         w.c(FIN | ACK, 111, 501, 0).s(ACK, 501, 112, 0);
-        w.s(ACK | PSH, 501, 112, 13).c(RST, 112, 0, 0);
+        w.s(ACK | PSH, 501, 112, 13).is(FinWait2, CloseWait);
+        w.c(RST, 112, 0, 0).is(Closed, Closed);
         let r = w.finish();
         assert_eq!(r.cause, Cause::ResetAfterClose);
         assert_eq!(r.closer, Closer::Client);
         assert_eq!(r.reset_by, Some(Side::Client));
-        assert_eq!(r.resetter_state, Some(State::FinWait2));
+        assert_eq!(r.resetter_state, Some(FinWait2));
     }
 }
 
@@ -361,11 +394,12 @@ mod close_wait {
         w.handshake()
             .exchange()
             .c(FIN | ACK, 111, 521, 0)
-            .s(ACK, 521, 112, 0);
+            .s(ACK, 521, 112, 0)
+            .is(FinWait2, CloseWait);
         let r = w.finish();
         assert_eq!(r.cause, Cause::CloseWait);
-        assert_eq!(r.server_state, State::CloseWait);
-        assert_eq!(r.client_state, State::FinWait2);
+        assert_eq!(r.server_state, CloseWait);
+        assert_eq!(r.client_state, FinWait2);
     }
 
     #[test]
@@ -373,15 +407,15 @@ mod close_wait {
         // Seed §4: shutdown(SHUT_WR) by the client; the server keeps sending, then closes.
         let mut w = Wire::new();
         w.handshake().c(ACK | PSH, 101, 501, 10).c(FIN | ACK, 111, 501, 0);
-        w.s(ACK | PSH, 501, 112, 1000)
-            .s(ACK | PSH, 1501, 112, 1000)
-            .c(ACK, 112, 2501, 0);
-        w.s(FIN | ACK, 2501, 112, 0).c(ACK, 112, 2502, 0);
+        w.s(ACK | PSH, 501, 112, 1000).is(FinWait2, CloseWait);
+        w.s(ACK | PSH, 1501, 112, 1000).c(ACK, 112, 2501, 0);
+        w.s(FIN | ACK, 2501, 112, 0).is(FinWait2, LastAck);
+        w.c(ACK, 112, 2502, 0).is(TimeWait, Closed);
         let r = w.finish();
         assert_eq!(r.cause, Cause::Graceful);
         assert_eq!(r.closer, Closer::Client);
         assert_eq!(r.bytes_server, 2000);
-        assert_eq!(r.client_state, State::TimeWait);
+        assert_eq!(r.client_state, TimeWait);
     }
 }
 
@@ -392,15 +426,15 @@ mod closing {
     fn simultaneous_close_both_hold_time_wait() {
         let mut w = Wire::new();
         w.handshake().exchange();
-        w.c(FIN | ACK, 111, 521, 0).s(FIN | ACK, 521, 111, 0); // FINs cross
-        w.c(ACK, 112, 522, 0).s(ACK, 522, 112, 0);
+        // The FINs cross (RFC 9293 §3.6 figure 13).
+        w.c(FIN | ACK, 111, 521, 0).is(FinWait1, Established);
+        w.s(FIN | ACK, 521, 111, 0).is(FinWait1, FinWait1);
+        w.c(ACK, 112, 522, 0).is(Closing, FinWait2);
+        w.s(ACK, 522, 112, 0).is(TimeWait, TimeWait);
         let r = w.finish();
         assert_eq!(r.closer, Closer::Both);
         assert_eq!(r.cause, Cause::Graceful);
-        assert_eq!(
-            (r.client_state, r.server_state),
-            (State::TimeWait, State::TimeWait)
-        );
+        assert_eq!((r.client_state, r.server_state), (TimeWait, TimeWait));
     }
 }
 
@@ -421,6 +455,8 @@ mod time_wait {
         assert_eq!(first.len(), 1);
         assert_eq!(first[0].end_reason, EndReason::PortReused);
         assert_eq!(first[0].cause, Cause::Graceful);
+        // Regression: the closer was still reported in TIME-WAIT; the new SYN ended it (RFC 6191).
+        assert_eq!((first[0].client_state, first[0].server_state), (Closed, Closed));
         let second = w.finish();
         assert_eq!(second.handshake, Handshake::Complete);
         assert_eq!(w.t.stats().port_reuses, 1);
@@ -436,7 +472,7 @@ mod time_wait {
         w.s(RST, 522, 0, 0);
         let r = w.finish();
         assert_eq!(r.cause, Cause::ResetInTimeWait);
-        assert_eq!(r.client_state, State::Closed);
+        assert_eq!(r.client_state, Closed);
     }
 
     #[test]
@@ -470,7 +506,7 @@ mod wraparound {
         let r = w.finish();
         assert_eq!(r.bytes_client, 10);
         assert_eq!(r.cause, Cause::Graceful);
-        assert_eq!(r.client_state, State::TimeWait);
+        assert_eq!(r.client_state, TimeWait);
     }
 }
 
@@ -550,5 +586,188 @@ mod memory {
             while t.poll_event().is_some() { ended += 1; }
             prop_assert_eq!(ended, t.stats().connections);
         }
+    }
+}
+
+/// Traffic from other stacks and capture points (issue 9): each test is named after the defect it
+/// pins down, and reproduces the segments of a public capture where the defect was found.
+mod real_world {
+    use super::*;
+
+    const S: u64 = 1_000 * MS;
+
+    #[test]
+    fn half_open_discovery_is_not_an_abort() {
+        // RFC 9293 §3.5.1 figure 10: the server still holds an old connection on the 4-tuple and
+        // answers the new SYN with a bare ACK of its old sequence space; the client resets that with
+        // <SEQ=SEG.ACK><CTL=RST>, stays in SYN-SENT and retransmits its SYN (3 s later, as Windows
+        // does: past the tracker's linger after a reset, so a reset here would split the connection).
+        let mut w = Wire::new();
+        w.c(SYN, 100, 0, 0).is(SynSent, Closed);
+        w.s(ACK, 7_000, 55_555, 0).is(SynSent, Closed);
+        w.c(RST, 55_555, 0, 0).is(SynSent, Closed);
+        w.advance(3 * S);
+        w.c(SYN, 100, 0, 0).is(SynSent, Closed);
+        w.s(SYN | ACK, 500, 101, 0).is(SynSent, SynReceived);
+        w.c(ACK, 101, 501, 0).is(Established, Established);
+        w.exchange();
+        w.c(FIN | ACK, 111, 521, 0).s(FIN | ACK, 521, 112, 0);
+        w.c(ACK, 112, 522, 0).is(TimeWait, Closed);
+        let r = w.finish();
+        assert_eq!(w.t.stats().connections, 1);
+        assert_eq!(r.handshake, Handshake::Complete);
+        assert_eq!(r.reset_by, None);
+        assert_eq!(r.cause, Cause::Graceful);
+        assert_eq!(r.anomalies.half_open_discovery, 1);
+        assert_eq!(r.syn_retransmits, 1);
+        assert_eq!((r.bytes_client, r.bytes_server), (10, 20));
+    }
+
+    #[test]
+    fn a_client_only_capture_is_one_sided_not_unanswered() {
+        // A tap that sees client -> server only: the client's ACK of ISN+1 proves the SYN-ACK.
+        let mut w = Wire::new();
+        w.c(SYN, 100, 0, 0).is(SynSent, Closed);
+        w.c(ACK, 101, 501, 0).is(Established, Established);
+        w.c(ACK | PSH, 101, 501, 10);
+        w.c(ACK, 111, 1_521, 0); // acknowledges 1,020 bytes of the server's
+        w.c(FIN | ACK, 111, 1_521, 0).is(FinWait1, Established);
+        w.c(ACK, 112, 1_522, 0).is(FinWait1, Established);
+        let r = w.finish();
+        assert_eq!(r.handshake, Handshake::Complete);
+        assert!(r.one_sided);
+        assert_eq!(r.cause, Cause::OneSided);
+        assert_eq!(r.bytes_client, 10);
+        // What the client acknowledged, the server's FIN included (it cannot be told from a byte).
+        assert_eq!(r.bytes_server, 1_021);
+        assert!(!r.cause.is_problem());
+    }
+
+    #[test]
+    fn a_server_only_capture_ends_established_not_in_the_handshake() {
+        // A tap that sees server -> client only: 180 KB of data used to end in SYN-SENT/SYN-RECEIVED.
+        let mut w = Wire::new();
+        w.s(SYN | ACK, 500, 101, 0).is(SynSent, SynReceived);
+        w.s(ACK | PSH, 501, 111, 1_000).is(Established, Established);
+        for i in 1..180u32 {
+            w.s(ACK | PSH, 501 + i * 1_000, 111, 1_000);
+        }
+        w.s(FIN | ACK, 180_501, 111, 0).is(Established, FinWait1);
+        let r = w.finish();
+        assert!(r.one_sided);
+        assert_eq!(r.handshake, Handshake::Midstream);
+        assert_eq!(r.cause, Cause::OneSided);
+        assert_eq!(r.bytes_server, 180_000);
+        // The SYN-ACK acknowledged ISN+1 = 101; the server acknowledged 10 bytes after it.
+        assert_eq!(r.bytes_client, 10);
+    }
+
+    #[test]
+    fn an_injected_segment_does_not_inflate_the_bytes() {
+        // A segment 1.3 GB ahead of the receiver's window: no stack would accept it.
+        let mut w = Wire::new();
+        w.handshake().exchange();
+        w.s(ACK | PSH, 521 + 1_300_000_000, 111, 1_000);
+        let r = w.finish();
+        assert_eq!((r.bytes_client, r.bytes_server), (10, 20));
+        assert_eq!(r.anomalies.out_of_window_data, 1);
+    }
+
+    #[test]
+    fn an_unacknowledged_sequence_jump_is_not_counted_an_acknowledged_one_is() {
+        // 17 bytes 30,000 ahead (inside the window): counted only once the peer acknowledges them,
+        // which a real gap (capture loss) always gets and an injected segment never does.
+        let mut w = Wire::new();
+        w.handshake().exchange();
+        w.s(ACK | PSH, 30_521, 111, 17).c(ACK, 111, 521, 0);
+        assert_eq!(
+            w.t.connection(w.client, w.server)
+                .unwrap()
+                .server()
+                .bytes(Some(Seq(521))),
+            20
+        );
+        w.c(ACK, 111, 30_538, 0);
+        let r = w.finish();
+        assert_eq!(r.bytes_server, 30_037);
+    }
+
+    #[test]
+    fn a_reset_after_a_fin_that_left_data_unacknowledged_is_reset_after_close() {
+        // The client's request was captured before the server's FIN, but the FIN does not acknowledge
+        // it: it arrived after the server closed, and the server's kernel reset (seed §8).
+        let mut w = Wire::new();
+        w.handshake().c(ACK | PSH, 101, 501, 10);
+        w.s(FIN | ACK, 501, 101, 0).is(Established, FinWait1);
+        w.s(RST | ACK, 502, 111, 0).is(Closed, Closed);
+        let r = w.finish();
+        assert_eq!(r.cause, Cause::ResetAfterClose);
+        assert_eq!(r.reset_by, Some(Side::Server));
+        assert_eq!(r.resetter_state, Some(FinWait1));
+    }
+
+    #[test]
+    fn fin_then_reset_with_nothing_to_provoke_it_is_not_an_abort() {
+        // An HTTP server answers, closes, and resets at once.
+        let mut w = Wire::new();
+        w.handshake().exchange();
+        w.s(FIN | ACK, 521, 111, 0).is(Established, FinWait1);
+        w.s(RST | ACK, 522, 111, 0).is(Closed, Closed);
+        let r = w.finish();
+        assert_eq!(r.cause, Cause::FinThenReset);
+        assert_eq!(r.closer, Closer::Server);
+        assert_eq!(r.resetter_state, Some(FinWait1));
+    }
+
+    #[test]
+    fn a_rst_instead_of_the_last_ack_is_fin_then_reset() {
+        let mut w = Wire::new();
+        w.handshake().exchange();
+        w.c(FIN | ACK, 111, 521, 0)
+            .s(FIN | ACK, 521, 112, 0)
+            .is(FinWait2, LastAck);
+        w.c(RST, 112, 0, 0).is(Closed, Closed);
+        let r = w.finish();
+        assert_eq!(r.cause, Cause::FinThenReset);
+        assert_eq!(r.reset_by, Some(Side::Client));
+    }
+
+    #[test]
+    fn a_syn_answered_only_by_a_rst_without_ack_is_unanswered_not_half_open() {
+        // RFC 9293 §3.10.7.3: SYN-SENT ignores a RST without ACK; the connect times out.
+        let r = Wire::new()
+            .c(SYN, 100, 0, 0)
+            .s(RST, 0, 0, 0)
+            .is(SynSent, Closed)
+            .c(SYN, 100, 0, 0)
+            .finish();
+        assert_eq!(r.handshake, Handshake::Unanswered);
+        assert_eq!(r.cause, Cause::Unanswered);
+        assert_eq!(r.anomalies.out_of_window_rst, 1);
+    }
+
+    #[test]
+    fn a_stray_synack_after_a_reset_changes_no_state() {
+        let mut w = Wire::new();
+        w.c(SYN, 100, 0, 0).s(RST | ACK, 0, 101, 0).is(Closed, Closed);
+        w.s(SYN | ACK, 500, 101, 0).is(Closed, Closed);
+        let r = w.finish();
+        assert_eq!(r.cause, Cause::Refused);
+        assert_eq!((r.client_state, r.server_state), (Closed, Closed));
+    }
+
+    #[test]
+    fn every_zeek_row_is_kept_oldest_first() {
+        // Zeek's attempt timer (5 s) ends the first SYN as S0; the retransmission 6 s later starts a
+        // second Zeek connection, while ours goes on. The first row is the one that starts with the
+        // connection's first segment.
+        let mut w = Wire::new();
+        w.c(SYN, 100, 0, 0).advance(6 * S).c(SYN, 100, 0, 0);
+        w.s(SYN | ACK, 500, 101, 0).c(ACK, 101, 501, 0);
+        let r = w.finish();
+        assert_eq!(r.zeek.len(), 2);
+        assert_eq!(r.zeek[0].conn_state, "S0");
+        assert_eq!(r.zeek[0].history, "S");
+        assert_eq!(r.zeek[1].history, "ShA");
     }
 }

@@ -5,6 +5,41 @@
 //! [`Tracker::poll_timeout`] says a deadline has passed (or simply every so often), drains ended
 //! connections with [`Tracker::poll_event`], and calls [`Tracker::finish`] when the evidence ends.
 //! TIME-WAIT and idle expiry happen only through `handle_timeout`: the tracker never reads a clock.
+//!
+//! # Example
+//! A three-way handshake and a four-way close as a transcript: each segment, then both sides' states
+//! as the tracker infers them (RFC 9293 §3.5 figure 7, §3.6 figure 12).
+//! ```
+//! use lifecycle::{Cause, Event, Flags, Segment, Seq, State::*, Timestamp, Tracker};
+//! let client = "10.0.0.1:40000".parse().unwrap();
+//! let server = "10.0.0.2:80".parse().unwrap();
+//! const SYN: u8 = Flags::SYN;
+//! const ACK: u8 = Flags::ACK;
+//! const FIN: u8 = Flags::FIN;
+//! // (sent by the client?, flags, seq, ack) => (client's state, server's state) after it
+//! let transcript = [
+//!     ((true, SYN, 100, 0), (SynSent, Closed)),
+//!     ((false, SYN | ACK, 500, 101), (SynSent, SynReceived)),
+//!     ((true, ACK, 101, 501), (Established, Established)),
+//!     ((true, FIN | ACK, 101, 501), (FinWait1, Established)),
+//!     ((false, ACK, 501, 102), (FinWait2, CloseWait)),
+//!     ((false, FIN | ACK, 501, 102), (FinWait2, LastAck)),
+//!     ((true, ACK, 102, 502), (TimeWait, Closed)),
+//! ];
+//! let mut tracker = Tracker::default();
+//! for (ms, ((from_client, flags, seq, ack), states)) in (1..).zip(transcript) {
+//!     let (src, dst) = if from_client { (client, server) } else { (server, client) };
+//!     let mut seg = Segment::between(src, dst);
+//!     (seg.flags, seg.seq, seg.ack) = (Flags(flags), Seq(seq), Seq(ack));
+//!     tracker.handle_segment(Timestamp(ms * 1_000_000), &seg);
+//!     let conn = tracker.connection(client, server).unwrap();
+//!     assert_eq!((conn.client().state(), conn.server().state()), states);
+//! }
+//! tracker.finish();
+//! let Some(Event::Ended(record)) = tracker.poll_event() else { unreachable!() };
+//! assert_eq!(record.cause, Cause::Graceful);
+//! assert_eq!(record.client_state, TimeWait); // the first closer holds TIME-WAIT
+//! ```
 
 use crate::connection::{Applied, Connection, ConnectionRecord};
 use crate::ending::EndReason;

@@ -18,6 +18,8 @@ mod output_safety;
 #[cfg(target_os = "linux")]
 mod privileges;
 #[cfg(target_os = "linux")]
+mod real_world;
+#[cfg(target_os = "linux")]
 mod signals;
 mod status;
 #[cfg(target_os = "linux")]
