@@ -198,7 +198,7 @@ fn analyze(args: &[&str]) -> String {
     stdout(&out)
 }
 
-fn get<'a>(all: &'a std::collections::HashMap<String, Value>, port: u16) -> &'a Value {
+fn get(all: &std::collections::HashMap<String, Value>, port: u16) -> &Value {
     &all[&format!("10.9.0.1:{port}")]
 }
 
