@@ -109,6 +109,8 @@ pub enum Cause {
     Abort,
     /// A side that had sent FIN answered the peer's later data with RST (seed §8): the writer saw
     /// "connection reset by peer"; typically a client timeout fired while the server was still working.
+    /// "Later" is by sequence numbers, not capture order: data sent after the FIN, or data the FIN did
+    /// not acknowledge (it was in flight and arrived after the close).
     ResetAfterClose,
     /// One side's FIN was acknowledged and the other side never sent FIN by the end of the evidence
     /// (seed §6): that side's application has not closed its socket and sits in CLOSE-WAIT.
