@@ -82,6 +82,8 @@ pub struct Connection {
     pub id: u64,
     client: Endpoint,
     server: Endpoint,
+    /// [`Segment::tunnel`] of every segment of the connection (it is part of the tracker's key).
+    tunnel: u32,
     start: Timestamp,
     last: Timestamp,
     /// The client's first SYN was seen (so the handshake can be judged).
@@ -142,6 +144,7 @@ impl Connection {
             id,
             client: Endpoint::new(c),
             server: Endpoint::new(s),
+            tunnel: seg.tunnel,
             start: now,
             last: now,
             saw_syn: false,
@@ -729,6 +732,7 @@ impl Connection {
             id: self.id,
             client: self.client.addr,
             server: self.server.addr,
+            tunnel: self.tunnel,
             start: self.start,
             end: self.last,
             handshake,
@@ -800,6 +804,8 @@ pub struct ConnectionRecord {
     pub id: u64,
     pub client: SocketAddr,
     pub server: SocketAddr,
+    /// The tunnel that carried the connection, as the decoder numbers them (0: none).
+    pub tunnel: u32,
     pub start: Timestamp,
     pub end: Timestamp,
     pub handshake: Handshake,

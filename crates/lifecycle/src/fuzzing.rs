@@ -51,7 +51,7 @@ fn u32_at(c: &[u8; CHUNK], at: usize) -> u32 {
 ///   jumbogram length);
 /// - `c[12]`: options: MSS (bit 0), window scale `c[12] >> 4` (bit 1), SACK permitted (bit 2),
 ///   timestamps (bit 3, TSval = `seq`, TSecr = `ack`);
-/// - `c[13..15]`: the window;
+/// - `c[13..15]`: the window (its lowest bit also picks tunnel 0 or 1);
 /// - `c[15]`: time step `2^(bits 0–5)` ns (0: none); bit 6: this segment's time goes back by the step
 ///   instead (a capture whose clock jumped); bit 7: run due timeouts first.
 struct Step {
@@ -94,6 +94,8 @@ fn step(c: &[u8; CHUNK], last_end: &[Seq; 8]) -> Step {
         payload_len,
         ip_len: payload_len.saturating_add(40),
         options,
+        // The window's low bit doubles as a tunnel number: one 4-tuple in two tunnels.
+        tunnel: u32::from(c[14] & 1),
     };
     let shift = c[15] & 0x3f;
     Step {

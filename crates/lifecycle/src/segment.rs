@@ -115,6 +115,10 @@ pub struct Segment {
     /// IP total length (header included), for Zeek's `*_ip_bytes`.
     pub ip_len: u32,
     pub options: TcpOptions,
+    /// The tunnel the segment was carried in, as the decoder numbers them (0: none). Part of the
+    /// connection's key: two VXLAN segments (VNIs) may both hold 10.0.0.1:80, and they are
+    /// different connections.
+    pub tunnel: u32,
 }
 
 impl Segment {
@@ -148,6 +152,7 @@ impl Segment {
             payload_len: 0,
             ip_len: 40,
             options: TcpOptions::default(),
+            tunnel: 0,
         }
     }
 }

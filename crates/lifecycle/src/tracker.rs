@@ -96,17 +96,22 @@ pub enum Event {
     Ended(Box<ConnectionRecord>),
 }
 
-/// A 4-tuple with its two endpoints in a fixed order, so both directions find the same entry.
+/// A 4-tuple with its two endpoints in a fixed order, so both directions find the same entry, and
+/// the tunnel that carried it ([`Segment::tunnel`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-struct FlowKey(SocketAddr, SocketAddr);
+struct FlowKey(SocketAddr, SocketAddr, u32);
 
 impl FlowKey {
-    fn new(a: SocketAddr, b: SocketAddr) -> FlowKey {
-        if a <= b { FlowKey(a, b) } else { FlowKey(b, a) }
+    fn new(a: SocketAddr, b: SocketAddr, tunnel: u32) -> FlowKey {
+        if a <= b {
+            FlowKey(a, b, tunnel)
+        } else {
+            FlowKey(b, a, tunnel)
+        }
     }
 
     fn of(seg: &Segment) -> FlowKey {
-        FlowKey::new(seg.src, seg.dst)
+        FlowKey::new(seg.src, seg.dst, seg.tunnel)
     }
 }
 
@@ -176,11 +181,11 @@ impl Tracker {
         self.table.len()
     }
 
-    /// The connection tracked now between `a` and `b` (either order), to look at its endpoints'
-    /// states between segments.
+    /// The connection tracked now between `a` and `b` (either order) outside any tunnel, to look at
+    /// its endpoints' states between segments.
     #[must_use]
     pub fn connection(&self, a: SocketAddr, b: SocketAddr) -> Option<&Connection> {
-        self.table.get(&FlowKey::new(a, b)).map(|e| &*e.conn)
+        self.table.get(&FlowKey::new(a, b, 0)).map(|e| &*e.conn)
     }
 
     /// Applies one observed segment.

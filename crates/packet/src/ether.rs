@@ -5,7 +5,7 @@
 
 use crate::bytes::{be16, u8_at};
 use crate::ip::Network;
-use crate::link::ppp_ethertype;
+use crate::link::{ppp_ethertype, ppp_protocol};
 use crate::{Layer, Skip};
 
 pub(crate) const ETHERTYPE_IPV4: u16 = 0x0800;
@@ -26,6 +26,8 @@ const ETHERTYPE_MPLS_MULTICAST: u16 = 0x8848;
 const ETHERTYPE_PPPOE_SESSION: u16 = 0x8864;
 /// Cisco VN-Tag, the pre-standard form of the IEEE 802.1BR E-TAG.
 const ETHERTYPE_VN_TAG: u16 = 0x8926;
+/// IEEE 802.1BR E-Tag (bridge port extension).
+const ETHERTYPE_E_TAG: u16 = 0x893F;
 /// Cisco FabricPath outer header.
 const ETHERTYPE_FABRIC_PATH: u16 = 0x8903;
 
@@ -41,6 +43,9 @@ pub(crate) fn chain(mut ethertype: u16, mut rest: &[u8]) -> Result<(Network, &[u
             e if ETHERTYPE_QINQ_LEGACY.contains(&e) => next(rest, 2)?,
             // Cisco VN-Tag: 4 bytes of tag, then the next ethertype.
             ETHERTYPE_VN_TAG => next(rest, 4)?,
+            // IEEE 802.1BR E-Tag: 6 bytes of tag (priority, ingress and E-CIDs), then the next
+            // ethertype.
+            ETHERTYPE_E_TAG => next(rest, 6)?,
             // IEEE 802.1ah I-TAG: 4 bytes of TCI (priority, flags, I-SID), then the customer's
             // destination and source addresses (12 bytes), then the customer's ethertype.
             ETHERTYPE_PBB_ITAG => next(rest, 16)?,
@@ -86,8 +91,9 @@ fn mpls(mut rest: &[u8]) -> Result<(u16, &[u8]), Skip> {
 }
 
 /// PPPoE session stage (RFC 2516 §4): version/type, code, session id, length (6 bytes), then a PPP
-/// protocol field (RFC 1661 §2).
+/// protocol field (RFC 1661 §2), compressed to one byte when the peers negotiated it (§6.5).
 fn pppoe_session(rest: &[u8]) -> Result<(u16, &[u8]), Skip> {
-    let protocol = be16(rest, 6).ok_or(Skip::Truncated(Layer::Link))?;
-    Ok((ppp_ethertype(protocol)?, rest.get(8..).unwrap_or_default()))
+    let ppp = rest.get(6..).ok_or(Skip::Truncated(Layer::Link))?;
+    let (protocol, payload) = ppp_protocol(ppp)?;
+    Ok((ppp_ethertype(protocol)?, payload))
 }

@@ -3,10 +3,10 @@
 //! same code: a crash found by the fuzzer is replayed by plain `cargo test`, without cargo-fuzz or
 //! nightly. Not part of the crate's API.
 
-use crate::{LinkType, decode};
+use crate::{Decoder, LinkType};
 use lifecycle::{Timestamp, Tracker};
 
-/// A link type [`decode`] does not understand (`LINKTYPE_IEEE802_11`), picked after every supported one
+/// A link type the decoder does not understand (`LINKTYPE_IEEE802_11`), picked after every supported one
 /// so that the fuzzer reaches each link parser, and the refusal, from the first input byte.
 const UNSUPPORTED: LinkType = LinkType(105);
 
@@ -33,7 +33,7 @@ pub fn fuzz_decode(data: &[u8]) {
         2 => len.saturating_add(1 << 20),
         _ => u32::MAX,
     };
-    match decode(link, frame, orig_len) {
+    match Decoder::default().decode(link, frame, orig_len, 0) {
         Ok(tcp) => {
             let seg = tcp.segment;
             assert!(

@@ -15,15 +15,22 @@ pub(crate) enum Network {
     V6,
 }
 
-/// Whether the packet is a piece of a fragmented datagram.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Fragment {
-    /// Not fragmented (or an atomic fragment, RFC 6946).
-    No,
-    /// The fragment at offset 0: the transport header is there, the rest of the datagram is not.
-    First,
-    /// A later fragment: what follows the IP header is the middle of the datagram.
-    Later,
+/// A piece of a fragmented datagram (RFC 791 §3.2; RFC 8200 §4.5): what reassembly needs.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Fragment<'a> {
+    /// IPv4 Identification (16 bits) or the IPv6 Fragment header's Identification.
+    pub id: u32,
+    /// Where this piece goes in the datagram's fragmentable part, in bytes.
+    pub offset: u32,
+    /// More fragments follow.
+    pub more: bool,
+    /// The protocol of the fragmentable part: the IPv4 protocol, or the IPv6 Fragment header's
+    /// next header (which may be another extension header).
+    pub next: u8,
+    /// The piece: what follows the IPv4 header or the IPv6 Fragment header, as captured.
+    pub data: &'a [u8],
+    /// Its length according to the IP header.
+    pub data_len: u32,
 }
 
 /// An IP packet's addresses and transport bytes.
@@ -33,14 +40,22 @@ pub(crate) struct Packet<'a> {
     pub dst: IpAddr,
     /// IP protocol / IPv6 next header of the transport.
     pub protocol: u8,
-    pub fragment: Fragment,
+    /// `None` for a whole datagram (atomic fragments included, RFC 6946).
+    pub fragment: Option<Fragment<'a>>,
     /// IPv4 total length, or 40 + IPv6 payload length.
     pub ip_len: u32,
     /// Transport length according to the IP header.
     pub transport_len: u32,
     /// The captured transport bytes: at most `transport_len` (link padding is dropped), fewer when
-    /// the snaplen cut the packet.
+    /// the snaplen cut the packet. For a later fragment (offset > 0), the middle of the datagram.
     pub transport: &'a [u8],
+}
+
+impl Packet<'_> {
+    /// The piece at offset 0 of a fragmented datagram, or a whole one: where the transport header is.
+    pub fn starts_datagram(&self) -> bool {
+        self.fragment.is_none_or(|f| f.offset == 0)
+    }
 }
 
 /// IP protocol number of TCP.
@@ -86,11 +101,15 @@ fn ipv4(b: &[u8], wire_len: u32) -> Result<Packet<'_>, Skip> {
     }
     let transport = slice(b, header, total).ok_or(Skip::Truncated(Layer::Ip))?;
     let frag = u16::from_be_bytes([h[6], h[7]]);
-    let fragment = match (frag & IPV4_OFFSET_MASK, frag & IPV4_MORE_FRAGMENTS) {
-        (0, 0) => Fragment::No,
-        (0, _) => Fragment::First,
-        _ => Fragment::Later,
-    };
+    let (offset, more) = (frag & IPV4_OFFSET_MASK, frag & IPV4_MORE_FRAGMENTS != 0);
+    let fragment = (offset != 0 || more).then_some(Fragment {
+        id: u32::from(u16::from_be_bytes([h[4], h[5]])),
+        offset: u32::from(offset) * 8,
+        more,
+        next: h[9],
+        data: transport,
+        data_len: total - header,
+    });
     Ok(Packet {
         src: IpAddr::V4(Ipv4Addr::new(h[12], h[13], h[14], h[15])),
         dst: IpAddr::V4(Ipv4Addr::new(h[16], h[17], h[18], h[19])),
@@ -102,8 +121,7 @@ fn ipv4(b: &[u8], wire_len: u32) -> Result<Packet<'_>, Skip> {
     })
 }
 
-/// IPv6, RFC 8200 §3, with the extension headers of §4 skipped in order. ESP (50) and "no next
-/// header" (59) end the chain like any transport: what follows cannot be read.
+/// IPv6, RFC 8200 §3, with the extension headers of §4 skipped in order.
 fn ipv6(b: &[u8], wire_len: u32) -> Result<Packet<'_>, Skip> {
     let h = array::<8>(b, 0).ok_or(Skip::Truncated(Layer::Ip))?;
     let src = array::<16>(b, 8).ok_or(Skip::Truncated(Layer::Ip))?;
@@ -112,40 +130,74 @@ fn ipv6(b: &[u8], wire_len: u32) -> Result<Packet<'_>, Skip> {
         0 => wire_len.max(40),
         p => 40 + u32::from(p),
     };
-    let mut protocol = h[6];
-    let mut header: u32 = 40;
-    let mut fragment = Fragment::No;
-    while fragment != Fragment::Later {
+    let chain = ext_chain(b, h[6], 40, total)?;
+    let transport = slice(b, chain.header, total).ok_or(Skip::Truncated(Layer::Ip))?;
+    Ok(Packet {
+        src: IpAddr::V6(Ipv6Addr::from(src)),
+        dst: IpAddr::V6(Ipv6Addr::from(dst)),
+        protocol: chain.protocol,
+        fragment: chain.fragment,
+        ip_len: total,
+        transport_len: total - chain.header,
+        transport,
+    })
+}
+
+/// Where an IPv6 extension header chain ends.
+pub(crate) struct Chain<'a> {
+    pub protocol: u8,
+    pub header: u32,
+    pub fragment: Option<Fragment<'a>>,
+}
+
+/// Follows the IPv6 extension headers (§4) from `protocol` at offset `header` of `b`, whose IP
+/// length is `total`, to the transport. ESP (50) and "no next header" (59) end the chain like any
+/// transport: what follows cannot be read. A Fragment header of a later piece (offset > 0) ends it
+/// too: what follows is the middle of the datagram. Also used on a reassembled fragmentable part.
+pub(crate) fn ext_chain(b: &[u8], mut protocol: u8, mut header: u32, total: u32) -> Result<Chain<'_>, Skip> {
+    let mut fragment = None;
+    loop {
         // Every extension header starts with its next header; lengths differ (§4.3–4.6, RFC 4302 §2.2).
         let len = match protocol {
             HOP_BY_HOP | ROUTING | DESTINATION_OPTIONS => u32::from(ext_byte(b, header, 1, total)?) * 8 + 8,
             AUTHENTICATION => u32::from(ext_byte(b, header, 1, total)?) * 4 + 8,
-            FRAGMENT => {
-                let offset_flags = ext_u16(b, header, 2, total)?;
-                fragment = match (offset_flags >> 3, offset_flags & 1) {
-                    (0, 0) => Fragment::No,
-                    (0, _) => Fragment::First,
-                    _ => Fragment::Later,
-                };
-                8
-            }
+            FRAGMENT => 8,
             _ => break,
         };
-        protocol = ext_byte(b, header, 0, total)?;
+        let next = ext_byte(b, header, 0, total)?;
+        if protocol == FRAGMENT {
+            let offset_flags = ext_u16(b, header, 2, total)?;
+            let id = ext_u32(b, header, 4, total)?;
+            let (offset, more) = (u32::from(offset_flags >> 3) * 8, offset_flags & 1 != 0);
+            let after = header + 8;
+            if offset != 0 || more {
+                fragment = Some(Fragment {
+                    id,
+                    offset,
+                    more,
+                    next,
+                    data: slice(b, after, total).ok_or(Skip::Truncated(Layer::Ip))?,
+                    data_len: total - after,
+                });
+            }
+            if offset != 0 {
+                return Ok(Chain {
+                    protocol: next,
+                    header: after,
+                    fragment,
+                });
+            }
+        }
+        protocol = next;
         header = header.saturating_add(len);
         if header > total {
             return Err(Skip::Malformed(Malformed::IpLength { total, header }));
         }
     }
-    let transport = slice(b, header, total).ok_or(Skip::Truncated(Layer::Ip))?;
-    Ok(Packet {
-        src: IpAddr::V6(Ipv6Addr::from(src)),
-        dst: IpAddr::V6(Ipv6Addr::from(dst)),
+    Ok(Chain {
         protocol,
+        header,
         fragment,
-        ip_len: total,
-        transport_len: total - header,
-        transport,
     })
 }
 
@@ -172,6 +224,13 @@ fn ext_u16(b: &[u8], start: u32, at: u32, total: u32) -> Result<u16, Skip> {
         }));
     }
     be16(b, pos as usize).ok_or(Skip::Truncated(Layer::Ip))
+}
+
+/// Like [`ext_byte`], for a 32-bit field.
+fn ext_u32(b: &[u8], start: u32, at: u32, total: u32) -> Result<u32, Skip> {
+    let hi = ext_u16(b, start, at, total)?;
+    let lo = ext_u16(b, start, at + 2, total)?;
+    Ok(u32::from(hi) << 16 | u32::from(lo))
 }
 
 /// `b[header..total]`, shortened to what was captured; `None` if the capture ends inside the header.

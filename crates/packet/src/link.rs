@@ -39,11 +39,16 @@ impl LinkType {
     pub const IPV4: LinkType = LinkType(228);
     /// Raw IPv6 only.
     pub const IPV6: LinkType = LinkType(229);
+    /// Linux netfilter log (`tcpdump -i nflog:N`): the packets a host firewall rule logged.
+    pub const NFLOG: LinkType = LinkType(239);
+    /// Apple's PKTAP (`tcpdump -i pktap` on macOS): a header naming the interface and the process,
+    /// then the frame in its own link type.
+    pub const PKTAP: LinkType = LinkType(258);
     /// Linux "cooked" capture, version 2 (20-byte header).
     pub const LINUX_SLL2: LinkType = LinkType(276);
 
-    /// Every link type [`decode`](crate::decode) understands.
-    pub const SUPPORTED: [LinkType; 13] = [
+    /// Every link type [`Decoder::decode`](crate::Decoder::decode) understands.
+    pub const SUPPORTED: [LinkType; 15] = [
         LinkType::NULL,
         LinkType::ETHERNET,
         LinkType::PPP,
@@ -56,6 +61,8 @@ impl LinkType {
         LinkType::LINUX_SLL,
         LinkType::IPV4,
         LinkType::IPV6,
+        LinkType::NFLOG,
+        LinkType::PKTAP,
         LinkType::LINUX_SLL2,
     ];
 
@@ -73,6 +80,8 @@ impl LinkType {
             LinkType::LINUX_SLL => "LINUX_SLL",
             LinkType::IPV4 => "IPV4",
             LinkType::IPV6 => "IPV6",
+            LinkType::NFLOG => "NFLOG",
+            LinkType::PKTAP => "PKTAP",
             LinkType::LINUX_SLL2 => "LINUX_SLL2",
             _ => return None,
         })
@@ -126,13 +135,69 @@ pub(crate) fn network(link: LinkType, frame: &[u8]) -> Result<(Network, &[u8]), 
             _ => ppp(frame),
         },
         LinkType::C_HDLC => cisco_hdlc(frame),
+        LinkType::NFLOG => nflog(frame),
+        LinkType::PKTAP => pktap(frame),
         other => Err(Skip::UnsupportedLink(other)),
+    }
+}
+
+/// Linux `AF_INET6` (NFLOG's family byte is the Linux value).
+const LINUX_AF_INET6: u8 = 10;
+/// `NFULA_PAYLOAD`: the TLV that holds the logged packet.
+const NFULA_PAYLOAD: u16 = 9;
+
+/// NFLOG (<https://www.tcpdump.org/linktypes/LINKTYPE_NFLOG.html>): family, version, resource ID,
+/// then type-length-value records, each padded to 4 bytes, whose length and type are in the
+/// capturing host's byte order; the payload record holds the packet from its IP header. The order
+/// is told from the first record: its length must cover at least its own 4-byte header and fit.
+fn nflog(frame: &[u8]) -> Result<(Network, &[u8]), Skip> {
+    let family = u8_at(frame, 0).ok_or(Skip::Truncated(Layer::Link))?;
+    let network = match family {
+        2 => Network::V4,
+        LINUX_AF_INET6 => Network::V6,
+        _ => return Err(Skip::NotIp),
+    };
+    let first = array::<2>(frame, 4).ok_or(Skip::Truncated(Layer::Link))?;
+    let plausible = |len: u16| len >= 4 && usize::from(len) <= frame.len() - 4;
+    let read: fn([u8; 2]) -> u16 = if plausible(u16::from_le_bytes(first)) {
+        u16::from_le_bytes
+    } else {
+        u16::from_be_bytes
+    };
+    let mut at = 4;
+    // Each record is at least 4 bytes long, so the walk ends.
+    while let (Some(len), Some(kind)) = (array::<2>(frame, at), array::<2>(frame, at + 2)) {
+        let (len, kind) = (usize::from(read(len)), read(kind));
+        if len < 4 {
+            return Err(Skip::Malformed(crate::Malformed::LinkHeader));
+        }
+        if kind == NFULA_PAYLOAD {
+            let end = (at + len).min(frame.len());
+            return Ok((network, frame.get(at + 4..end).unwrap_or_default()));
+        }
+        at += len.next_multiple_of(4);
+    }
+    Err(Skip::Truncated(Layer::Link))
+}
+
+/// PKTAP (`pktap_header` in Darwin's `bsd/net/pktap.h`): its length and the link type of the frame
+/// that follows, both 32-bit in the capturing host's (little-endian) order. A PKTAP frame inside
+/// PKTAP is refused rather than followed.
+fn pktap(frame: &[u8]) -> Result<(Network, &[u8]), Skip> {
+    let len = array::<4>(frame, 0).ok_or(Skip::Truncated(Layer::Link))?;
+    let dlt = array::<4>(frame, 8).ok_or(Skip::Truncated(Layer::Link))?;
+    let (len, dlt) = (u32::from_le_bytes(len), u32::from_le_bytes(dlt));
+    let inner = frame.get(len as usize..).ok_or(Skip::Truncated(Layer::Link))?;
+    // Darwin writes BSD loopback and raw IP with its DLT values, which are the link types' values.
+    match LinkType(dlt) {
+        LinkType::PKTAP => Err(Skip::UnsupportedLink(LinkType::PKTAP)),
+        link => network(link, inner),
     }
 }
 
 /// Ethernet II: destination, source, ethertype (IEEE 802.3 clause 3.2.6), then the encapsulations
 /// [`ether::chain`] knows. A length field (≤ 1500, IEEE 802.3 with LLC) is not IP.
-fn ethernet(frame: &[u8]) -> Result<(Network, &[u8]), Skip> {
+pub(crate) fn ethernet(frame: &[u8]) -> Result<(Network, &[u8]), Skip> {
     let ethertype = be16(frame, 12).ok_or(Skip::Truncated(Layer::Link))?;
     ether::chain(ethertype, frame.get(14..).unwrap_or_default())
 }
@@ -172,21 +237,27 @@ fn null(frame: &[u8], families: impl Fn([u8; 4]) -> [u32; 2]) -> Result<(Network
 
 /// PPP (RFC 1661 §2): optional `FF 03` address/control (RFC 1662 §3.1), then a protocol field of two
 /// bytes, or one when protocol-field compression applies (RFC 1661 §6.5: the first byte is odd).
-fn ppp(frame: &[u8]) -> Result<(Network, &[u8]), Skip> {
+pub(crate) fn ppp(frame: &[u8]) -> Result<(Network, &[u8]), Skip> {
     if frame == [ADDRESS_ALL_STATIONS] {
         return Err(Skip::Truncated(Layer::Link));
     }
     let frame = frame
         .strip_prefix(&[ADDRESS_ALL_STATIONS, UNNUMBERED_INFORMATION][..])
         .unwrap_or(frame);
+    let (protocol, rest) = ppp_protocol(frame)?;
+    ether::chain(ppp_ethertype(protocol)?, rest)
+}
+
+/// A PPP protocol field (RFC 1661 §2): two bytes, or one when protocol-field compression applies
+/// (§6.5: the first byte is odd, which no uncompressed protocol number's first byte is).
+pub(crate) fn ppp_protocol(frame: &[u8]) -> Result<(u16, &[u8]), Skip> {
     let first = u8_at(frame, 0).ok_or(Skip::Truncated(Layer::Link))?;
-    let (protocol, rest) = if first & 1 == 1 {
-        (u16::from(first), frame.get(1..).unwrap_or_default())
+    if first & 1 == 1 {
+        Ok((u16::from(first), frame.get(1..).unwrap_or_default()))
     } else {
         let protocol = be16(frame, 0).ok_or(Skip::Truncated(Layer::Link))?;
-        (protocol, frame.get(2..).unwrap_or_default())
-    };
-    ether::chain(ppp_ethertype(protocol)?, rest)
+        Ok((protocol, frame.get(2..).unwrap_or_default()))
+    }
 }
 
 /// Maps the PPP protocols that carry IP (directly or in MPLS, RFC 3032 §4.3) to their ethertypes.

@@ -12,6 +12,31 @@ pub type Decoded = Result<Tcp, Skip>;
 pub struct Tcp {
     pub segment: Segment,
     pub captured: Captured,
+    /// The tunnels the segment was decoded through (empty for a plain frame).
+    pub tunnels: Tunnels,
+    /// The segment was reassembled from IP fragments (this frame held the last piece).
+    pub reassembled: bool,
+}
+
+/// A set of [`Tunnel`] kinds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Tunnels(u16);
+
+impl Tunnels {
+    #[must_use]
+    pub fn with(self, t: Tunnel) -> Tunnels {
+        Tunnels(self.0 | 1 << (t as u16))
+    }
+
+    #[must_use]
+    pub fn contains(self, t: Tunnel) -> bool {
+        self.0 & (1 << (t as u16)) != 0
+    }
+
+    #[must_use]
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
 }
 
 /// How much of a decoded segment the snaplen kept.
@@ -40,26 +65,34 @@ pub enum Skip {
     /// IP, but neither TCP nor a known tunnel: UDP, ICMP, ESP (encrypted, RFC 4303), IPv6 "no next
     /// header" (59), ... `protocol` is the IP protocol number that stopped the decoder.
     NotTcp { protocol: u8 },
-    /// A fragment of a TCP datagram (IPv4 MF flag or offset, RFC 791; IPv6 Fragment header,
-    /// RFC 8200 §4.5). Fragments are counted, never reassembled, and the first fragment is counted
-    /// here too even when it holds a whole TCP header, because its IP length covers only the
-    /// fragment and the segment's payload length would be wrong. Atomic fragments (offset 0, no
-    /// more fragments, RFC 6946) are not fragments. Fragments of other protocols are
-    /// [`Skip::NotTcp`] (or [`Skip::Tunnel`]), since their protocol field says so.
+    /// An IP fragment (IPv4 MF flag or offset, RFC 791; IPv6 Fragment header, RFC 8200 §4.5) that
+    /// did not complete its datagram: held for reassembly, or, without reassembly, counted only.
+    /// The frame that completes a datagram yields its segment. Atomic fragments (offset 0, no more
+    /// fragments, RFC 6946) are not fragments.
     Fragment,
-    /// An encapsulation whose inner packets are out of scope for now.
+    /// A tunnel left encapsulated: tunnels are not decoded (`--no-tunnels`), or this variant of
+    /// it carries no IP (a GRE routing header, PPTP control, GTP-U signalling, ...).
     Tunnel(Tunnel),
+    /// More than [`MAX_TUNNEL_DEPTH`](crate::MAX_TUNNEL_DEPTH) tunnels nested in one frame.
+    TunnelTooDeep,
     /// The frame ends before the headers of `Layer` do: the snaplen (or a broken capture) cut it.
     Truncated(Layer),
     /// A header field that no sender may produce.
     Malformed(Malformed),
 }
 
-/// Tunnels recognised (and not decoded further).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// Tunnels recognised and decoded down to the packets they carry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Tunnel {
-    /// Generic Routing Encapsulation, IP protocol 47 (RFC 2784).
+    /// Generic Routing Encapsulation, IP protocol 47 (RFC 2784, RFC 2890 key and sequence; version
+    /// 1, PPTP's enhanced GRE, RFC 2637).
     Gre,
+    /// ERSPAN type I (GRE protocol 0x88BE without a sequence number): a mirrored Ethernet frame.
+    Erspan1,
+    /// ERSPAN type II (GRE protocol 0x88BE with sequence number, 8-byte header).
+    Erspan2,
+    /// ERSPAN type III (GRE protocol 0x22EB, 12-byte header, optional 8-byte subheader).
+    Erspan3,
     /// IPv4 in IP, protocol 4 (RFC 2003).
     Ipv4InIp,
     /// IPv6 in IP, protocol 41 (RFC 4213, 6in4/6to4/ISATAP).
@@ -76,11 +109,30 @@ pub enum Tunnel {
     GtpU,
 }
 
+impl Tunnel {
+    /// Every kind, in the order the capture facts list them.
+    pub const ALL: [Tunnel; 11] = [
+        Tunnel::Vxlan,
+        Tunnel::Geneve,
+        Tunnel::Gre,
+        Tunnel::Erspan1,
+        Tunnel::Erspan2,
+        Tunnel::Erspan3,
+        Tunnel::Ipv4InIp,
+        Tunnel::Ipv6InIp,
+        Tunnel::EtherIp,
+        Tunnel::Teredo,
+        Tunnel::GtpU,
+    ];
+}
+
 /// The layer whose header a frame ended in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Layer {
     /// Link header and link encapsulations (VLAN, MPLS, PPPoE, ...).
     Link,
+    /// A tunnel header (GRE, VXLAN, Geneve, ERSPAN, Teredo, GTP-U, ...).
+    Tunnel,
     /// IPv4 header with options, or IPv6 header with extension headers.
     Ip,
     /// The fixed 20 bytes of the TCP header.
@@ -101,6 +153,8 @@ pub enum Malformed {
     TcpDataOffset(u8),
     /// The IP payload is shorter than the TCP header (20 bytes, or the data offset).
     TcpBeyondIp { ip_payload: u32, tcp_header: u32 },
+    /// A link header's own length field is impossible (an NFLOG record shorter than its header).
+    LinkHeader,
 }
 
 impl fmt::Display for Skip {
@@ -109,8 +163,9 @@ impl fmt::Display for Skip {
             Skip::UnsupportedLink(link) => write!(f, "unsupported link type {link}"),
             Skip::NotIp => f.write_str("not IP"),
             Skip::NotTcp { protocol } => write!(f, "not TCP (IP protocol {protocol})"),
-            Skip::Fragment => f.write_str("TCP in an IP fragment (not reassembled)"),
+            Skip::Fragment => f.write_str("IP fragment (held for reassembly, or not reassembled)"),
             Skip::Tunnel(t) => write!(f, "{t} tunnel (not decoded)"),
+            Skip::TunnelTooDeep => write!(f, "more than {} tunnels nested", crate::MAX_TUNNEL_DEPTH),
             Skip::Truncated(layer) => write!(f, "truncated in the {layer} header"),
             Skip::Malformed(m) => write!(f, "malformed: {m}"),
         }
@@ -121,6 +176,9 @@ impl fmt::Display for Tunnel {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Tunnel::Gre => "GRE",
+            Tunnel::Erspan1 => "ERSPAN I",
+            Tunnel::Erspan2 => "ERSPAN II",
+            Tunnel::Erspan3 => "ERSPAN III",
             Tunnel::Ipv4InIp => "IPv4-in-IP",
             Tunnel::Ipv6InIp => "IPv6-in-IP",
             Tunnel::EtherIp => "EtherIP",
@@ -136,6 +194,7 @@ impl fmt::Display for Layer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Layer::Link => "link",
+            Layer::Tunnel => "tunnel",
             Layer::Ip => "IP",
             Layer::Tcp => "TCP",
         })
@@ -158,6 +217,7 @@ impl fmt::Display for Malformed {
                 f,
                 "TCP header of {tcp_header} bytes in an IP payload of {ip_payload}"
             ),
+            Malformed::LinkHeader => f.write_str("impossible length in the link header"),
         }
     }
 }

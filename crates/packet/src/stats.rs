@@ -1,12 +1,13 @@
 //! Per-outcome counts over a capture: the "capture facts" a report states next to its findings.
 
-use crate::{Captured, Decoded, Skip};
+use crate::{Captured, Decoded, Skip, Tunnel};
 use std::fmt;
 
 /// How many frames ended in each outcome of [`decode`](crate::decode).
 ///
-/// `tcp + not_ip + not_tcp + fragment + tunnel + truncated + malformed + unsupported_link == frames`;
-/// `payload_truncated` and `options_truncated` are subsets of `tcp`.
+/// `tcp + not_ip + not_tcp + fragment + tunnel + tunnel_too_deep + truncated + malformed +
+/// unsupported_link == frames`; `payload_truncated`, `options_truncated`, `reassembled` and each
+/// of `through` are subsets of `tcp`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct DecodeStats {
     /// Frames recorded.
@@ -22,10 +23,16 @@ pub struct DecodeStats {
     pub not_ip: u64,
     /// [`Skip::NotTcp`].
     pub not_tcp: u64,
-    /// [`Skip::Fragment`]: TCP in IP fragments, not reassembled.
+    /// [`Skip::Fragment`]: fragments held for reassembly (or, without it, pieces of TCP).
     pub fragment: u64,
-    /// [`Skip::Tunnel`].
+    /// Segments that came out of a reassembled datagram.
+    pub reassembled: u64,
+    /// [`Skip::Tunnel`]: tunnels left encapsulated.
     pub tunnel: u64,
+    /// [`Skip::TunnelTooDeep`].
+    pub tunnel_too_deep: u64,
+    /// Segments decoded through each kind of tunnel, indexed by `Tunnel as usize`.
+    pub through: [u64; Tunnel::ALL.len()],
     /// [`Skip::Truncated`]: headers cut before the TCP header was complete.
     pub truncated: u64,
     /// [`Skip::Malformed`].
@@ -46,17 +53,34 @@ impl DecodeStats {
                 if tcp.captured == Captured::OptionsCut {
                     self.options_truncated += 1;
                 }
+                if tcp.reassembled {
+                    self.reassembled += 1;
+                }
+                if !tcp.tunnels.is_empty() {
+                    for t in Tunnel::ALL {
+                        if tcp.tunnels.contains(t) {
+                            self.through[t as usize] += 1;
+                        }
+                    }
+                }
                 &mut self.tcp
             }
             Err(Skip::NotIp) => &mut self.not_ip,
             Err(Skip::NotTcp { .. }) => &mut self.not_tcp,
             Err(Skip::Fragment) => &mut self.fragment,
             Err(Skip::Tunnel(_)) => &mut self.tunnel,
+            Err(Skip::TunnelTooDeep) => &mut self.tunnel_too_deep,
             Err(Skip::Truncated(_)) => &mut self.truncated,
             Err(Skip::Malformed(_)) => &mut self.malformed,
             Err(Skip::UnsupportedLink(_)) => &mut self.unsupported_link,
         };
         *counter += 1;
+    }
+
+    /// Segments decoded through `t`.
+    #[must_use]
+    pub fn through(&self, t: Tunnel) -> u64 {
+        self.through[t as usize]
     }
 
     /// Adds the counts of `other` (stats gathered by another thread or another file).
@@ -69,7 +93,10 @@ impl DecodeStats {
             not_ip,
             not_tcp,
             fragment,
+            reassembled,
             tunnel,
+            tunnel_too_deep,
+            through,
             truncated,
             malformed,
             unsupported_link,
@@ -81,7 +108,12 @@ impl DecodeStats {
         self.not_ip += not_ip;
         self.not_tcp += not_tcp;
         self.fragment += fragment;
+        self.reassembled += reassembled;
         self.tunnel += tunnel;
+        self.tunnel_too_deep += tunnel_too_deep;
+        for (mine, theirs) in self.through.iter_mut().zip(through) {
+            *mine += theirs;
+        }
         self.truncated += truncated;
         self.malformed += malformed;
         self.unsupported_link += unsupported_link;
@@ -102,6 +134,7 @@ impl fmt::Display for DecodeStats {
             (self.not_tcp, "not TCP"),
             (self.fragment, "IP fragments"),
             (self.tunnel, "tunnelled"),
+            (self.tunnel_too_deep, "tunnelled too deep"),
             (self.truncated, "truncated headers"),
             (self.malformed, "malformed"),
             (self.unsupported_link, "unsupported link type"),
@@ -125,6 +158,8 @@ mod tests {
         Ok(Tcp {
             segment: Segment::between(a, a),
             captured,
+            tunnels: crate::Tunnels::default(),
+            reassembled: false,
         })
     }
 
@@ -158,6 +193,7 @@ mod tests {
             truncated: 1,
             malformed: 1,
             unsupported_link: 1,
+            ..DecodeStats::default()
         };
         assert_eq!(s, expected);
         assert_eq!(

@@ -7,7 +7,7 @@
 
 use crate::bytes::{array, be16, be32};
 use crate::ip::Packet;
-use crate::{Captured, Layer, Malformed, Skip, Tcp};
+use crate::{Captured, Layer, Malformed, Skip, Tcp, Tunnels};
 use lifecycle::{Flags, Segment, Seq, TcpOptions};
 use std::net::SocketAddr;
 
@@ -62,8 +62,14 @@ pub(crate) fn parse(packet: &Packet<'_>) -> Result<Tcp, Skip> {
         payload_len: packet.transport_len - header_len,
         ip_len: packet.ip_len,
         options: parse_options(options),
+        tunnel: 0,
     };
-    Ok(Tcp { segment, captured })
+    Ok(Tcp {
+        segment,
+        captured,
+        tunnels: Tunnels::default(),
+        reassembled: false,
+    })
 }
 
 /// Reads the options the lifecycle uses. Each is taken only with its specified length; an option

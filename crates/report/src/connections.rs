@@ -8,7 +8,7 @@ use std::time::{Duration, UNIX_EPOCH};
 pub fn write_header(out: &mut impl Write) -> io::Result<()> {
     writeln!(
         out,
-        "{:<46} {:<46} {:<26} {:>10} {:>10} {:>10} {:>9} {:<6} {:<6} {:<18} {:<12} {:<12}",
+        "{:<46} {:<46} {:<26} {:>10} {:>10} {:>10} {:>9} {:<6} {:<6} {:<18} {:<12} {:<12} TUNNEL",
         "CLIENT",
         "SERVER",
         "START",
@@ -20,7 +20,7 @@ pub fn write_header(out: &mut impl Write) -> io::Result<()> {
         "RESET",
         "CAUSE",
         "CLIENT_STATE",
-        "SERVER_STATE"
+        "SERVER_STATE",
     )
 }
 
@@ -37,14 +37,14 @@ pub fn seconds(ns: u64) -> String {
     format!("{}.{:03}", ns / 1_000_000_000, (ns % 1_000_000_000) / 1_000_000)
 }
 
-/// One row.
-pub fn write_connection(out: &mut impl Write, r: &ConnectionRecord) -> io::Result<()> {
+/// One row; `tunnel` describes the tunnel that carried the connection, if any.
+pub fn write_connection(out: &mut impl Write, r: &ConnectionRecord, tunnel: Option<&str>) -> io::Result<()> {
     let rtt = r
         .handshake_rtt_ns
         .map_or_else(|| "-".to_string(), |ns| format!("{:.3}", ns as f64 / 1e6));
     writeln!(
         out,
-        "{:<46} {:<46} {:<26} {:>10} {:>10} {:>10} {:>9} {:<6} {:<6} {:<18} {:<12} {:<12}",
+        "{:<46} {:<46} {:<26} {:>10} {:>10} {:>10} {:>9} {:<6} {:<6} {:<18} {:<12} {:<12} {}",
         endpoint_string(r.client),
         endpoint_string(r.server),
         time(r.start.0),
@@ -56,6 +56,7 @@ pub fn write_connection(out: &mut impl Write, r: &ConnectionRecord) -> io::Resul
         r.reset_by.map_or("none", |s| s.name()),
         r.cause.name(),
         r.client_state,
-        r.server_state
+        r.server_state,
+        tunnel.unwrap_or("-")
     )
 }

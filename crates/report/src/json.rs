@@ -15,6 +15,8 @@ struct Connection<'a> {
     schema: &'static str,
     client: String,
     server: String,
+    /// The tunnel the connection was carried in (`vxlan vni 42 10.1.1.1>10.1.1.2`), or null.
+    tunnel: Option<&'a str>,
     family: &'static str,
     start: f64,
     end: f64,
@@ -69,8 +71,8 @@ fn secs(ns: u64) -> f64 {
     (ns / 1_000) as f64 / 1e6
 }
 
-/// Writes one connection as a JSON line.
-pub fn write_connection(out: &mut impl Write, r: &ConnectionRecord) -> io::Result<()> {
+/// Writes one connection as a JSON line; `tunnel` describes the tunnel that carried it, if any.
+pub fn write_connection(out: &mut impl Write, r: &ConnectionRecord, tunnel: Option<&str>) -> io::Result<()> {
     let zeek: Vec<ZeekRow> = r.zeek.iter().map(ZeekRow::of).collect();
     let Some(first) = zeek.first() else {
         return Err(io::Error::other("a connection record without a Zeek row"));
@@ -79,6 +81,7 @@ pub fn write_connection(out: &mut impl Write, r: &ConnectionRecord) -> io::Resul
         schema: SCHEMA,
         client: endpoint_string(r.client),
         server: endpoint_string(r.server),
+        tunnel,
         family: if r.client.is_ipv4() { "ipv4" } else { "ipv6" },
         start: secs(r.start.0),
         end: secs(r.end.0),

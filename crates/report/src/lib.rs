@@ -11,4 +11,4 @@ pub mod status;
 pub mod summary;
 pub mod zeek_log;
 
-pub use summary::{CaptureFacts, RingFacts, Summary};
+pub use summary::{CaptureFacts, FragmentFacts, RingFacts, Summary};

@@ -25,6 +25,11 @@ pub struct CaptureFacts {
     pub skipped: Vec<(String, u64)>,
     /// Link types and their frame counts.
     pub link_types: Vec<(String, u64)>,
+    /// TCP segments decoded through each kind of tunnel (nonzero counts only).
+    pub tunnels: Vec<(String, u64)>,
+    /// Tunnels beyond the decoder's table, not kept apart from each other.
+    pub tunnels_overflow: u64,
+    pub fragments: FragmentFacts,
     pub first: Option<u64>,
     pub last: Option<u64>,
     /// Connections pushed out by the memory cap.
@@ -36,6 +41,21 @@ pub struct CaptureFacts {
     pub errors: Vec<String>,
     /// A live capture's kernel counters.
     pub ring: Option<RingFacts>,
+}
+
+/// What became of fragmented datagrams.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FragmentFacts {
+    /// Datagrams reassembled.
+    pub reassembled: u64,
+    /// TCP segments that came out of them.
+    pub segments: u64,
+    /// Datagrams dropped: overlapping pieces (IPv6, or IPv4 that disagree), incomplete after 30 s of
+    /// capture time, over the memory bound, contradictory lengths.
+    pub overlaps: u64,
+    pub timeouts: u64,
+    pub evicted: u64,
+    pub malformed: u64,
 }
 
 /// A live capture's kernel counters: drops are reported, never hidden.
@@ -54,7 +74,8 @@ pub struct RingFacts {
 pub struct Summary {
     total: u64,
     by_cause: BTreeMap<Cause, u64>,
-    examples: BTreeMap<Cause, Vec<ConnectionRecord>>,
+    /// A few connections per cause, with the tunnel that carried each.
+    examples: BTreeMap<Cause, Vec<(ConnectionRecord, Option<String>)>>,
     graceful_closer: [u64; 3],
     reset_by: [u64; 2],
     anomalies: u64,
@@ -63,8 +84,8 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// Adds one connection.
-    pub fn add(&mut self, r: &ConnectionRecord) {
+    /// Adds one connection; `tunnel` describes the tunnel that carried it, if any.
+    pub fn add(&mut self, r: &ConnectionRecord, tunnel: Option<&str>) {
         self.total += 1;
         *self.by_cause.entry(r.cause).or_default() += 1;
         if r.cause == Cause::Graceful {
@@ -84,7 +105,7 @@ impl Summary {
         self.one_sided += u64::from(r.one_sided);
         let ex = self.examples.entry(r.cause).or_default();
         if ex.len() < EXAMPLES {
-            ex.push(r.clone());
+            ex.push((r.clone(), tunnel.map(str::to_string)));
         }
     }
 
@@ -166,8 +187,8 @@ impl Summary {
             for line in explanation(*cause) {
                 writeln!(out, "    {line}")?;
             }
-            for r in self.examples.get(cause).into_iter().flatten() {
-                writeln!(out, "    e.g. {}", example(r))?;
+            for (r, tunnel) in self.examples.get(cause).into_iter().flatten() {
+                writeln!(out, "    e.g. {}", example(r, tunnel.as_deref()))?;
             }
             writeln!(out)?;
         }
@@ -200,6 +221,25 @@ fn write_facts(out: &mut impl Write, f: &CaptureFacts, anomalies: u64) -> io::Re
         f.tcp_segments,
         skipped.join(", ")
     )?;
+    if !f.tunnels.is_empty() {
+        let t: Vec<_> = f.tunnels.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        writeln!(out, "  TCP segments decoded through tunnels: {}", t.join(", "))?;
+    }
+    if f.tunnels_overflow > 0 {
+        writeln!(
+            out,
+            "  {} tunnelled frames beyond the distinct tunnels kept apart (their inner addresses may mix)",
+            f.tunnels_overflow
+        )?;
+    }
+    let fr = &f.fragments;
+    if fr.reassembled + fr.overlaps + fr.timeouts + fr.evicted + fr.malformed > 0 {
+        writeln!(
+            out,
+            "  IP fragments: {} datagrams reassembled ({} TCP segments); dropped: {} overlapping, {} incomplete after 30 s, {} over the memory bound, {} malformed",
+            fr.reassembled, fr.segments, fr.overlaps, fr.timeouts, fr.evicted, fr.malformed
+        )?;
+    }
     writeln!(
         out,
         "  anomalies {anomalies} (out-of-window RSTs, bad SYN-ACKs, ...: see --json); port reuses {}",
@@ -292,7 +332,7 @@ pub fn explanation(cause: Cause) -> [&'static str; 2] {
 }
 
 /// One example connection, in words.
-fn example(r: &ConnectionRecord) -> String {
+fn example(r: &ConnectionRecord, tunnel: Option<&str>) -> String {
     let who = match (r.cause, r.reset_by, r.resetter_state) {
         (Cause::Refused, _, _) => ", refused by the server host".to_string(),
         (_, Some(side), Some(state)) => format!(", {} reset in {}", side.name(), state),
@@ -302,8 +342,9 @@ fn example(r: &ConnectionRecord) -> String {
         Closer::None => String::new(),
         c => format!(", {} closed first", c.name()),
     };
+    let via = tunnel.map_or_else(String::new, |t| format!(" (in {t})"));
     format!(
-        "{} -> {} at {}, {} s{closer}{who}, {} B sent / {} B received by the client, final {} / {}",
+        "{} -> {}{via} at {}, {} s{closer}{who}, {} B sent / {} B received by the client, final {} / {}",
         endpoint_string(r.client),
         endpoint_string(r.server),
         time(r.start.0),

@@ -14,6 +14,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use ipnet::IpNet;
 use lifecycle::Config;
+use packet::DecoderConfig;
 use std::io::{self, IsTerminal, Write};
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -33,6 +34,8 @@ pub struct AnalyzeArgs {
     pub filter: FilterArgs,
     #[command(flatten)]
     pub tracker: TrackerArgs,
+    #[command(flatten)]
+    pub decode: DecodeArgs,
     /// Never show a progress bar.
     #[arg(long)]
     pub no_progress: bool,
@@ -90,6 +93,28 @@ impl OutputArgs {
     }
 }
 
+/// How frames are decoded (shared by `analyze` and `capture`).
+#[derive(Args, Debug)]
+pub struct DecodeArgs {
+    /// Leave tunnels closed: count VXLAN, Geneve, GRE, ERSPAN, IP-in-IP, Teredo and GTP-U frames
+    /// instead of following the TCP inside.
+    #[arg(long)]
+    pub no_tunnels: bool,
+    /// A UDP destination port that carries VXLAN, besides 4789 (repeatable; Linux's own VXLAN
+    /// devices default to 8472).
+    #[arg(long, value_name = "PORT")]
+    pub vxlan_port: Vec<u16>,
+}
+
+impl DecodeArgs {
+    pub fn config(&self) -> DecoderConfig {
+        let mut config = DecoderConfig::full();
+        config.tunnels.decode = !self.no_tunnels;
+        config.tunnels.vxlan_ports.extend(&self.vxlan_port);
+        config
+    }
+}
+
 /// The tracker settings shared by `analyze` and `capture`.
 #[derive(Args, Debug)]
 pub struct TrackerArgs {
@@ -120,6 +145,7 @@ impl TrackerArgs {
 pub fn run(args: &AnalyzeArgs) -> Result<i32> {
     let out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
     let mut pipeline = Pipeline::new(
+        args.decode.config(),
         args.tracker.config(),
         args.output.format(),
         false,

@@ -2,7 +2,7 @@
 //! same pipeline and outputs as `analyze`, printed when the capture ends (or as each connection ends,
 //! with `--follow`).
 
-use crate::analyze::{FilterArgs, OutputArgs, TrackerArgs};
+use crate::analyze::{DecodeArgs, FilterArgs, OutputArgs, TrackerArgs};
 use crate::output::wall_clock;
 use crate::pipeline::Pipeline;
 use crate::signals::Stop;
@@ -45,6 +45,8 @@ pub struct CaptureArgs {
     pub filter: FilterArgs,
     #[command(flatten)]
     pub tracker: TrackerArgs,
+    #[command(flatten)]
+    pub decode: DecodeArgs,
 }
 
 /// Captures until Ctrl-C (or SIGTERM, SIGHUP), `--duration` or `--count`; returns the exit code.
@@ -65,6 +67,7 @@ pub fn run(args: &CaptureArgs) -> Result<i32> {
     );
     let out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
     let mut pipeline = Pipeline::new(
+        args.decode.config(),
         args.tracker.config(),
         args.output.format(),
         args.follow,

@@ -43,7 +43,8 @@ impl<W: Write> Sink<W> {
         }
     }
 
-    pub fn connection(&mut self, r: &ConnectionRecord) -> io::Result<()> {
+    /// One ended connection; `tunnel` describes the tunnel that carried it, if any.
+    pub fn connection(&mut self, r: &ConnectionRecord, tunnel: Option<&str>) -> io::Result<()> {
         if !self.started {
             self.started = true;
             match self.format {
@@ -55,13 +56,13 @@ impl<W: Write> Sink<W> {
         }
         match self.format {
             Format::Summary => {
-                self.summary.add(r);
+                self.summary.add(r, tunnel);
                 if self.follow {
-                    report::connections::write_connection(&mut self.out, r)?;
+                    report::connections::write_connection(&mut self.out, r, tunnel)?;
                 }
             }
-            Format::Connections => report::connections::write_connection(&mut self.out, r)?,
-            Format::Json => report::json::write_connection(&mut self.out, r)?,
+            Format::Connections => report::connections::write_connection(&mut self.out, r, tunnel)?,
+            Format::Json => report::json::write_connection(&mut self.out, r, tunnel)?,
             Format::Zeek => report::zeek_log::write_connection(&mut self.out, r)?,
         }
         if self.follow {

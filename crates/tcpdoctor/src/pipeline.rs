@@ -7,13 +7,14 @@ use crate::filter::Filter;
 use crate::output::{Format, Sink};
 use capture::Frame;
 use lifecycle::{Config, Event, Timestamp, Tracker};
-use packet::{DecodeStats, LinkType};
+use packet::{DecodeStats, Decoder, DecoderConfig, LinkType, Tunnel};
 use report::CaptureFacts;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 /// Frames in, rendered connections out.
 pub struct Pipeline<W: Write> {
+    decoder: Decoder,
     tracker: Tracker,
     sink: Sink<W>,
     filter: Filter,
@@ -26,8 +27,16 @@ pub struct Pipeline<W: Write> {
 }
 
 impl<W: Write> Pipeline<W> {
-    pub fn new(config: Config, format: Format, follow: bool, filter: Filter, out: W) -> Pipeline<W> {
+    pub fn new(
+        decoder: DecoderConfig,
+        config: Config,
+        format: Format,
+        follow: bool,
+        filter: Filter,
+        out: W,
+    ) -> Pipeline<W> {
         Pipeline {
+            decoder: Decoder::new(decoder),
             tracker: Tracker::new(config),
             sink: Sink::new(format, follow, out),
             filter,
@@ -53,7 +62,9 @@ impl<W: Write> Pipeline<W> {
         self.facts.bytes += u64::from(frame.orig_len);
         self.facts.first = Some(self.facts.first.map_or(frame.ts, |f| f.min(frame.ts)));
         self.facts.last = Some(self.facts.last.map_or(frame.ts, |l| l.max(frame.ts)));
-        let decoded = packet::decode(LinkType(frame.link_type), frame.data, frame.orig_len);
+        let decoded = self
+            .decoder
+            .decode(LinkType(frame.link_type), frame.data, frame.orig_len, frame.ts);
         self.stats.record(&decoded);
         let Ok(tcp) = decoded else { return Ok(()) };
         if !self.filter.is_empty() && !self.filter.matches(&tcp.segment) {
@@ -86,7 +97,11 @@ impl<W: Write> Pipeline<W> {
 
     fn drain(&mut self) -> io::Result<()> {
         while let Some(Event::Ended(r)) = self.tracker.poll_event() {
-            self.sink.connection(&r)?;
+            let tunnel = match r.tunnel {
+                0 => None,
+                n => self.decoder.tunnels().describe(n),
+            };
+            self.sink.connection(&r, tunnel.as_deref())?;
         }
         Ok(())
     }
@@ -102,8 +117,9 @@ impl<W: Write> Pipeline<W> {
         facts.skipped = vec![
             ("not IP".into(), s.not_ip),
             ("not TCP".into(), s.not_tcp),
-            ("IP fragments (not reassembled)".into(), s.fragment),
+            ("IP fragments (held for reassembly)".into(), s.fragment),
             ("tunnels (not decoded)".into(), s.tunnel),
+            ("tunnels nested too deep".into(), s.tunnel_too_deep),
             ("truncated headers".into(), s.truncated),
             ("malformed".into(), s.malformed),
             ("unsupported link type".into(), s.unsupported_link),
@@ -114,6 +130,21 @@ impl<W: Write> Pipeline<W> {
                 s.payload_truncated,
             ));
         }
+        facts.tunnels = Tunnel::ALL
+            .into_iter()
+            .map(|t| (t.to_string(), s.through(t)))
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        let f = self.decoder.fragment_stats();
+        facts.fragments = report::FragmentFacts {
+            reassembled: f.reassembled,
+            segments: s.reassembled,
+            overlaps: f.overlaps,
+            timeouts: f.timeouts,
+            evicted: f.evicted,
+            malformed: f.malformed,
+        };
+        facts.tunnels_overflow = self.decoder.tunnels().overflow;
         facts.link_types = self
             .links
             .into_iter()

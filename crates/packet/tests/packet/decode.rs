@@ -2,8 +2,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use crate::common::build::*;
+use crate::common::{decode, decode_plain};
 use lifecycle::{Flags, Seq, TcpOptions};
-use packet::{Captured, Layer, LinkType, Malformed, Skip, Tcp, Tunnel, decode};
+use packet::{Captured, Layer, LinkType, Malformed, Skip, Tcp, Tunnel};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 const TCP: u8 = 6;
@@ -14,6 +15,11 @@ const V6: u16 = 0x86DD;
 /// Decodes a whole frame (nothing cut by a snaplen).
 fn run(link: LinkType, frame: &[u8]) -> Result<Tcp, Skip> {
     decode(link, frame, u32::try_from(frame.len()).unwrap())
+}
+
+/// Decodes a whole frame with tunnels closed and no reassembly.
+fn plain(link: LinkType, frame: &[u8]) -> Result<Tcp, Skip> {
+    decode_plain(link, frame, u32::try_from(frame.len()).unwrap())
 }
 
 fn ok(link: LinkType, frame: &[u8]) -> Tcp {
@@ -357,9 +363,16 @@ fn ipv4_fragments() {
     assert_eq!(run(LinkType::RAW, &later), Err(Skip::Fragment));
     let last = ipv4_frag(ipv4(TCP, &[0; 24]), 0x4000 | 0x0100);
     assert_eq!(run(LinkType::RAW, &last), Err(Skip::Fragment));
-    // Fragments of other protocols say what they are.
+    // Fragments of protocols that may carry TCP in a tunnel (UDP, GRE) are held for reassembly
+    // too; without reassembly they say what they are.
     let udp_frag = ipv4_frag(ipv4(UDP, &[0; 24]), 0x0010);
-    assert_eq!(run(LinkType::RAW, &udp_frag), Err(Skip::NotTcp { protocol: 17 }));
+    assert_eq!(run(LinkType::RAW, &udp_frag), Err(Skip::Fragment));
+    assert_eq!(
+        plain(LinkType::RAW, &udp_frag),
+        Err(Skip::NotTcp { protocol: 17 })
+    );
+    let icmp_frag = ipv4_frag(ipv4(1, &[0; 24]), 0x0010);
+    assert_eq!(run(LinkType::RAW, &icmp_frag), Err(Skip::NotTcp { protocol: 1 }));
     // DF alone is not a fragment.
     assert_v4_data(LinkType::RAW, &ipv4_frag(v4_data(), 0x4000));
 }
@@ -378,11 +391,14 @@ fn ipv6_fragments() {
     let t = ok(LinkType::RAW, &atomic);
     assert_eq!((t.segment.payload_len, t.segment.ip_len), (10, 78));
     let udp_frag = ipv6(44, &concat(&[&frag_header(UDP, 185, false), &[0; 30]]));
-    assert_eq!(run(LinkType::RAW, &udp_frag), Err(Skip::NotTcp { protocol: 17 }));
+    assert_eq!(
+        plain(LinkType::RAW, &udp_frag),
+        Err(Skip::NotTcp { protocol: 17 })
+    );
 }
 
 #[test]
-fn tunnels() {
+fn tunnels_left_closed() {
     let cases = [
         (ipv4(47, &[0, 0, 0x08, 0x00]), Tunnel::Gre),
         (ipv4(4, &v4_data()), Tunnel::Ipv4InIp),
@@ -399,11 +415,15 @@ fn tunnels() {
         (ipv4_frag(ipv4(UDP, &udp(50000, 4789)), 0x2000), Tunnel::Vxlan),
     ];
     for (packet, tunnel) in cases {
-        assert_eq!(run(LinkType::RAW, &packet), Err(Skip::Tunnel(tunnel)), "{tunnel}");
+        assert_eq!(
+            plain(LinkType::RAW, &packet),
+            Err(Skip::Tunnel(tunnel)),
+            "{tunnel}"
+        );
     }
     // UDP too short to show its ports is just UDP.
     assert_eq!(
-        run(LinkType::RAW, &ipv4(UDP, &[0x12, 0xB5])),
+        plain(LinkType::RAW, &ipv4(UDP, &[0x12, 0xB5])),
         Err(Skip::NotTcp { protocol: 17 })
     );
 }

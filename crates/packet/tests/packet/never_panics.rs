@@ -2,10 +2,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use crate::common::build::*;
-use packet::{DecodeStats, LinkType, decode};
+use crate::common::decode;
+use packet::{DecodeStats, LinkType};
 use proptest::prelude::*;
 
-const SUPPORTED: [LinkType; 13] = LinkType::SUPPORTED;
+const SUPPORTED: [LinkType; LinkType::SUPPORTED.len()] = LinkType::SUPPORTED;
 
 fn link() -> impl Strategy<Value = LinkType> {
     prop_oneof![

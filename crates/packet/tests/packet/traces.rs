@@ -1,8 +1,8 @@
 //! Decodes the shared test traces and compares with what Zeek and the corpus ground truth say.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use crate::common::{conn_key, read_conn_log, read_pcap, shared};
-use packet::{Captured, DecodeStats, Skip, Tcp, decode};
+use crate::common::{conn_key, decode, read_conn_log, read_pcap, shared};
+use packet::{Captured, DecodeStats, Decoder, Skip, Tcp};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -15,10 +15,11 @@ type Conns = BTreeMap<Key, (u64, u64)>;
 fn decode_trace(path: &Path) -> (DecodeStats, Vec<Result<Tcp, Skip>>) {
     let pcap = read_pcap(path);
     let mut stats = DecodeStats::default();
+    let mut decoder = Decoder::default();
     let decoded: Vec<_> = pcap
         .frames
         .iter()
-        .map(|(frame, orig)| decode(pcap.link, frame, *orig))
+        .map(|(frame, orig)| decoder.decode(pcap.link, frame, *orig, 0))
         .inspect(|d| stats.record(d))
         .collect();
     (stats, decoded)

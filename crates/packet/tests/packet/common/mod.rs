@@ -6,9 +6,27 @@
 
 pub mod build;
 
-use packet::LinkType;
+use packet::{Decoded, Decoder, DecoderConfig, LinkType};
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
+
+/// One frame through a fresh decoder (tunnels opened, fragments reassembled) at time 0.
+pub fn decode(link: LinkType, frame: &[u8], orig_len: u32) -> Decoded {
+    Decoder::default().decode(link, frame, orig_len, 0)
+}
+
+/// One frame through a fresh decoder that leaves tunnels closed and fragments alone (`--no-tunnels
+/// --no-reassembly`): what the decoder did before it opened either.
+pub fn decode_plain(link: LinkType, frame: &[u8], orig_len: u32) -> Decoded {
+    Decoder::new(DecoderConfig {
+        tunnels: packet::tunnel::TunnelConfig {
+            decode: false,
+            ..Default::default()
+        },
+        reassembly: None,
+    })
+    .decode(link, frame, orig_len, 0)
+}
 
 /// Where the shared traces live (read-only): `shared/` beside the repository (as CI lays it out),
 /// else the development machine's `/work/shared`.
