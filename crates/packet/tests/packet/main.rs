@@ -7,3 +7,4 @@ mod decode;
 mod fuzz_regressions;
 mod never_panics;
 mod traces;
+mod tunnels;

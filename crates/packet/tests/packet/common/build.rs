@@ -139,3 +139,29 @@ pub fn label(value: u32, bottom: bool) -> [u8; 4] {
 pub fn concat(parts: &[&[u8]]) -> Vec<u8> {
     parts.concat()
 }
+
+/// A UDP datagram from `sport` to `dport` carrying `payload`, its length filled in.
+pub fn udp_with(sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
+    let mut h = Vec::new();
+    h.extend_from_slice(&sport.to_be_bytes());
+    h.extend_from_slice(&dport.to_be_bytes());
+    h.extend_from_slice(&u16::try_from(8 + payload.len()).unwrap().to_be_bytes());
+    h.extend_from_slice(&[0, 0]);
+    h.extend_from_slice(payload);
+    h
+}
+
+/// IPv4 from `src` to `dst` (an outer header of a tunnel), protocol `proto`, identification `id`
+/// and flags/fragment offset `frag`.
+pub fn ipv4_outer(src: [u8; 4], dst: [u8; 4], proto: u8, id: u16, frag: u16, payload: &[u8]) -> Vec<u8> {
+    let total = u16::try_from(20 + payload.len()).unwrap();
+    let mut h = vec![0x45, 0];
+    h.extend_from_slice(&total.to_be_bytes());
+    h.extend_from_slice(&id.to_be_bytes());
+    h.extend_from_slice(&frag.to_be_bytes());
+    h.extend_from_slice(&[64, proto, 0, 0]);
+    h.extend_from_slice(&src);
+    h.extend_from_slice(&dst);
+    h.extend_from_slice(payload);
+    h
+}
