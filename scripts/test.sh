@@ -8,8 +8,9 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the tests use: ip (network namespaces for the live-host tests), ss (to cross-check
 # socket counts), python3 (socket populations and seed traffic), tcpdump (an independent capture of the
-# same live traffic), setpriv (the unprivileged runs), kill (signals to the real binary), setcap (the
-# least-privilege capture test).
+# same live traffic, and the underlay and inside of a real VXLAN), setpriv (the unprivileged runs), kill
+# (signals to the real binary), setcap (the least-privilege capture test), tshark (an independent decoder
+# that checks the tunnel captures the tests build).
 need=()
 command -v ip >/dev/null || need+=(iproute2)
 command -v ss >/dev/null || need+=(iproute2)
@@ -18,6 +19,7 @@ command -v tcpdump >/dev/null || need+=(tcpdump)
 command -v setpriv >/dev/null || need+=(util-linux)
 command -v kill >/dev/null || need+=(procps)
 command -v setcap >/dev/null || need+=(libcap2-bin)
+command -v tshark >/dev/null || need+=(tshark)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"

@@ -24,6 +24,8 @@ mod signals;
 mod status;
 #[cfg(target_os = "linux")]
 mod trace;
+#[cfg(target_os = "linux")]
+mod tunnels;
 mod zeek_peers;
 
 use std::path::PathBuf;
