@@ -21,7 +21,7 @@ shift || true
 runs=${FUZZ_RUNS:--1} # -1: no limit on executions, only on time
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(decode pcap_slice pcap_stream tracker sockdiag tracefs proc)
+  targets=(decode decode_stream pcap_slice pcap_stream tracker sockdiag tracefs proc)
 fi
 
 if ! command -v cargo-fuzz >/dev/null; then

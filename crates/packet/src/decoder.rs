@@ -75,6 +75,14 @@ impl Decoder {
         &self.tunnels
     }
 
+    /// Datagrams waiting for pieces, and the bytes held for them.
+    #[must_use]
+    pub fn fragments_held(&self) -> (usize, usize) {
+        self.reassembler
+            .as_ref()
+            .map_or((0, 0), |r| (r.pending(), r.buffered()))
+    }
+
     /// What became of fragmented datagrams.
     #[must_use]
     pub fn fragment_stats(&self) -> FragmentStats {
