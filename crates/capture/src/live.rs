@@ -1,5 +1,6 @@
 //! Live capture on Linux: an `AF_PACKET` socket with a `TPACKET_V3` memory-mapped receive ring and a
-//! classic BPF filter that lets only TCP reach user space.
+//! classic BPF filter that lets only TCP (and, unless asked not to, what may carry TCP in a tunnel)
+//! reach user space.
 //!
 //! # Why hand-written rather than libpcap (the `pcap` crate)
 //! libpcap captures on Linux with this very mechanism (`pcap-linux.c`: `TPACKET_V3`, one socket, a
@@ -125,26 +126,67 @@ impl std::fmt::Debug for LiveCapture {
 // SAFETY: the ring is owned by this value alone and only touched through `&mut self`.
 unsafe impl Send for LiveCapture {}
 
-/// Classic BPF over the IP header (the socket is cooked): accept IPv4 protocol 6, and IPv6 whose next
-/// header is TCP or an extension header that may precede it (hop-by-hop 0, routing 43, fragment 44,
-/// destination options 60); the decoder sorts out the rest. Jump offsets are relative to the next
+/// What the kernel filter lets through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Accept {
+    /// TCP only.
+    Tcp,
+    /// TCP, and what may carry it in a tunnel: IP in IP (4, 41), UDP (VXLAN, Geneve, Teredo, GTP-U:
+    /// 17), GRE and ERSPAN (47), EtherIP (97).
+    TcpAndTunnels,
+}
+
+/// IPv6 extension headers that may stand before the transport: hop-by-hop 0, routing 43, fragment 44,
+/// destination options 60.
+const V6_EXTENSIONS: [u8; 4] = [0, 43, 44, 60];
+/// IP protocols that may carry TCP in a tunnel.
+const TUNNEL_PROTOCOLS: [u8; 5] = [4, 17, 41, 47, 97];
+
+/// BPF opcodes (`include/uapi/linux/bpf_common.h`).
+const LD_B_ABS: u16 = 0x30;
+const RSH_K: u16 = 0x74;
+const JEQ_K: u16 = 0x15;
+const RET_K: u16 = 0x06;
+
+/// Classic BPF over the IP header (the socket is cooked): accept IPv4 whose protocol, and IPv6 whose
+/// next header, is TCP (or, for `TcpAndTunnels`, a tunnel protocol); IPv6 also when an extension
+/// header comes first. The decoder sorts out the rest. Jump offsets are relative to the next
 /// instruction.
-const FILTER: [(u16, u8, u8, u32); 14] = [
-    (0x30, 0, 0, 0),       // 0: A = ip[0]
-    (0x74, 0, 0, 4),       // 1: A >>= 4 (the version)
-    (0x15, 0, 2, 4),       // 2: A == 4 ? 3 : 5
-    (0x30, 0, 0, 9),       // 3: A = ip[9] (IPv4 protocol)
-    (0x15, 7, 8, 6),       // 4: A == 6 ? accept : drop
-    (0x15, 0, 7, 6),       // 5: A == 6 (IPv6) ? 6 : drop
-    (0x30, 0, 0, 6),       // 6: A = ip6[6] (next header)
-    (0x15, 4, 0, 6),       // 7: TCP
-    (0x15, 3, 0, 0),       // 8: hop-by-hop options
-    (0x15, 2, 0, 43),      // 9: routing
-    (0x15, 1, 0, 44),      // 10: fragment
-    (0x15, 0, 1, 60),      // 11: destination options ? accept : drop
-    (0x06, 0, 0, SNAPLEN), // 12: accept
-    (0x06, 0, 0, 0),       // 13: drop
-];
+fn filter(accept: Accept) -> Vec<(u16, u8, u8, u32)> {
+    let tunnels: &[u8] = match accept {
+        Accept::Tcp => &[],
+        Accept::TcpAndTunnels => &TUNNEL_PROTOCOLS,
+    };
+    let v4: Vec<u8> = [6].iter().chain(tunnels).copied().collect();
+    let v6: Vec<u8> = [6].iter().chain(&V6_EXTENSIONS).chain(tunnels).copied().collect();
+    // Layout: 0 load version, 1 shift, 2 version 4?, 3 load protocol, the v4 tests, then "version
+    // 6?", load next header, the v6 tests, accept, drop.
+    let v6_at = 4 + v4.len();
+    let accept_at = v6_at + 2 + v6.len();
+    let drop_at = accept_at + 1;
+    let rel = |from: usize, to: usize| u8::try_from(to - from - 1).unwrap_or(u8::MAX);
+    let mut p = vec![
+        (LD_B_ABS, 0, 0, 0),          // A = ip[0]
+        (RSH_K, 0, 0, 4),             // A >>= 4: the version
+        (JEQ_K, 0, rel(2, v6_at), 4), // IPv4?
+        (LD_B_ABS, 0, 0, 9),          // A = ip[9]: the IPv4 protocol
+    ];
+    for (i, &proto) in v4.iter().enumerate() {
+        let pc = 4 + i;
+        let miss = if i + 1 == v4.len() { rel(pc, drop_at) } else { 0 };
+        p.push((JEQ_K, rel(pc, accept_at), miss, u32::from(proto)));
+    }
+    p.push((JEQ_K, 0, rel(v6_at, drop_at), 6)); // IPv6? (A still holds the version)
+    p.push((LD_B_ABS, 0, 0, 6)); // A = ip6[6]: the next header
+    for (i, &next) in v6.iter().enumerate() {
+        let pc = v6_at + 2 + i;
+        let miss = if i + 1 == v6.len() { rel(pc, drop_at) } else { 0 };
+        p.push((JEQ_K, rel(pc, accept_at), miss, u32::from(next)));
+    }
+    p.push((RET_K, 0, 0, SNAPLEN));
+    p.push((RET_K, 0, 0, 0));
+    p
+}
 
 fn ne32(b: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_ne_bytes(b.get(at..at + 4)?.try_into().ok()?))
@@ -157,7 +199,7 @@ fn ne16(b: &[u8], at: usize) -> Option<u16> {
 impl LiveCapture {
     /// Opens `iface` (`any` for all interfaces) with a ring of `buffer` bytes (rounded to 1 MiB blocks,
     /// at least 4).
-    pub fn open(iface: &str, buffer: usize) -> Result<LiveCapture, LiveError> {
+    pub fn open(iface: &str, buffer: usize, accept: Accept) -> Result<LiveCapture, LiveError> {
         let io_err = |op: &'static str| LiveError::Io {
             iface: iface.to_string(),
             op,
@@ -193,12 +235,12 @@ impl LiveCapture {
         }
         // SAFETY: `raw` is a fresh descriptor owned by nobody else.
         let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-        let insns: Vec<libc::sock_filter> = FILTER
-            .iter()
-            .map(|&(code, jt, jf, k)| libc::sock_filter { code, jt, jf, k })
+        let insns: Vec<libc::sock_filter> = filter(accept)
+            .into_iter()
+            .map(|(code, jt, jf, k)| libc::sock_filter { code, jt, jf, k })
             .collect();
         let prog = libc::sock_fprog {
-            len: FILTER.len() as u16,
+            len: u16::try_from(insns.len()).unwrap_or(u16::MAX),
             filter: insns.as_ptr().cast_mut(),
         };
         setsockopt(&fd, libc::SOL_SOCKET, libc::SO_ATTACH_FILTER, &prog)
@@ -483,6 +525,57 @@ mod tests {
         assert!(!inc.skip);
         assert_eq!(inc.ts, 1_700_000_000_000_000_001);
         assert_eq!(&blk[inc.data], &[0x45, 0, 0, 40]);
+    }
+
+    /// Runs a filter program over the first bytes of a packet (the few opcodes `filter` emits).
+    fn run(prog: &[(u16, u8, u8, u32)], packet: &[u8]) -> u32 {
+        let (mut pc, mut a) = (0usize, 0u32);
+        loop {
+            let (code, jt, jf, k) = prog[pc];
+            pc += 1;
+            match code {
+                LD_B_ABS => a = u32::from(packet[k as usize]),
+                RSH_K => a >>= k,
+                JEQ_K => pc += usize::from(if a == k { jt } else { jf }),
+                RET_K => return k,
+                _ => panic!("opcode {code:#x}"),
+            }
+        }
+    }
+
+    #[test]
+    fn the_filter_accepts_tcp_and_with_tunnels_what_may_carry_it() {
+        let v4 = |proto: u8| {
+            let mut p = [0u8; 40];
+            p[0] = 0x45;
+            p[9] = proto;
+            p
+        };
+        let v6 = |next: u8| {
+            let mut p = [0u8; 40];
+            p[0] = 0x60;
+            p[6] = next;
+            p
+        };
+        let tcp_only = filter(Accept::Tcp);
+        let tunnels = filter(Accept::TcpAndTunnels);
+        for (packet, tcp, tunnel) in [
+            (v4(6), true, true),
+            (v4(17), false, true),
+            (v4(47), false, true),
+            (v4(4), false, true),
+            (v4(1), false, false),
+            (v6(6), true, true),
+            (v6(44), true, true),
+            (v6(41), false, true),
+            (v6(58), false, false),
+        ] {
+            assert_eq!(run(&tcp_only, &packet) == SNAPLEN, tcp, "{packet:?}");
+            assert_eq!(run(&tunnels, &packet) == SNAPLEN, tunnel, "{packet:?}");
+        }
+        let mut arp = v4(6);
+        arp[0] = 0x00;
+        assert_eq!(run(&tunnels, &arp), 0);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use crate::pipeline::Pipeline;
 use crate::signals::Stop;
 use anyhow::{Context, Result};
 use capture::PcapWriter;
-use capture::live::{DRAIN_WAIT, LINK_TYPE, LiveCapture, Next, SNAPLEN};
+use capture::live::{Accept, DRAIN_WAIT, LINK_TYPE, LiveCapture, Next, SNAPLEN};
 use clap::Args;
 use report::RingFacts;
 use std::fs::File;
@@ -52,7 +52,12 @@ pub struct CaptureArgs {
 /// Captures until Ctrl-C (or SIGTERM, SIGHUP), `--duration` or `--count`; returns the exit code.
 pub fn run(args: &CaptureArgs) -> Result<i32> {
     let stop = Stop::install().context("installing signal handlers")?;
-    let mut live = LiveCapture::open(&args.iface, args.buffer_mib.saturating_mul(1 << 20))?;
+    let accept = if args.decode.no_tunnels {
+        Accept::Tcp
+    } else {
+        Accept::TcpAndTunnels
+    };
+    let mut live = LiveCapture::open(&args.iface, args.buffer_mib.saturating_mul(1 << 20), accept)?;
     let mut writer = match &args.write {
         Some(path) => {
             let f = File::create(path).with_context(|| format!("{}: cannot create", path.display()))?;
