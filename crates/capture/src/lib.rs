@@ -96,12 +96,17 @@ pub trait FrameSource {
     fn total_bytes(&self) -> Option<u64>;
 }
 
+/// The first two bytes of a gzip member (RFC 1952 §2.3.1).
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
 /// Opens a capture: `-` is stdin (streamed), a regular file is memory-mapped, anything else that
-/// can be opened (a FIFO, `/dev/stdin`, a process substitution) is streamed. The name in errors is
-/// the path as given, or `<stdin>`.
+/// can be opened (a FIFO, `/dev/stdin`, a process substitution) is streamed. A gzip-compressed
+/// capture (`.pcap.gz`, as tshark and Wireshark read them) is decompressed as it streams; byte offsets
+/// in its errors are in the decompressed capture. The name in errors is the path as given, or
+/// `<stdin>`.
 pub fn open(path: &Path) -> Result<Box<dyn FrameSource + Send>, CaptureError> {
     if path == Path::new("-") {
-        return Ok(Box::new(from_reader("<stdin>", io::stdin())));
+        return stream("<stdin>", io::stdin());
     }
     let name = path.display().to_string();
     let open_error = |error| CaptureError::Open {
@@ -114,7 +119,7 @@ pub fn open(path: &Path) -> Result<Box<dyn FrameSource + Send>, CaptureError> {
         return Err(open_error(io::ErrorKind::IsADirectory.into()));
     }
     if !meta.is_file() {
-        return Ok(Box::new(from_reader(&name, file)));
+        return stream(&name, file);
     }
     // SAFETY: the map is only read through `&[u8]`. If another process truncates or rewrites the
     // file while it is mapped, reads may see changed bytes (handled like any damaged input: every
@@ -122,11 +127,48 @@ pub fn open(path: &Path) -> Result<Box<dyn FrameSource + Send>, CaptureError> {
     // is the documented risk of mapping a file; capture files being analyzed are not expected to be
     // rewritten underneath the reader, and the speed of the mapped path is the reason to take it.
     let map = unsafe { memmap2::Mmap::map(&file) }.map_err(open_error)?;
+    if map.starts_with(&GZIP_MAGIC) {
+        drop(map);
+        let file = File::open(path).map_err(open_error)?;
+        return Ok(Box::new(from_reader(
+            &name,
+            flate2::read::MultiGzDecoder::new(file),
+        )));
+    }
     // Only a hint to read ahead; reading works the same if the kernel ignores it.
     let _ = map.advise(memmap2::Advice::Sequential);
     Ok(Box::new(
         from_bytes(&name, mapped::MappedFile::new(map)).with_release(mapped::MappedFile::release_before),
     ))
+}
+
+/// A streamed source over `reader`, decompressed first if it starts as gzip does.
+fn stream<R: Read + Send + 'static>(
+    name: &str,
+    mut reader: R,
+) -> Result<Box<dyn FrameSource + Send>, CaptureError> {
+    let mut head = [0u8; 2];
+    let mut got = 0;
+    while got < head.len() {
+        match reader.read(&mut head[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => {
+                return Err(CaptureError::Io {
+                    name: name.to_string(),
+                    offset: got as u64,
+                    error,
+                });
+            }
+        }
+    }
+    let whole = io::Cursor::new(head[..got].to_vec()).chain(reader);
+    Ok(if head[..got] == GZIP_MAGIC {
+        Box::new(from_reader(name, flate2::read::MultiGzDecoder::new(whole)))
+    } else {
+        Box::new(from_reader(name, whole))
+    })
 }
 
 /// A source over a capture already in memory (a `Vec<u8>`, a `&[u8]`, a memory map). `name` is used

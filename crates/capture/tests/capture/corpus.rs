@@ -171,3 +171,53 @@ fn tcpdump_nanosecond_pcap() {
     let micro = read_all(&input);
     assert_same_traffic(&nano, &micro);
 }
+
+/// A gzip-compressed capture (as test suites and Wireshark keep them) reads as the capture does, from a
+/// file and from a pipe; a multi-member file (two gzip streams end to end, as `cat a.gz b.gz` makes)
+/// is read whole.
+#[test]
+fn a_gzip_compressed_capture_reads_as_the_capture() {
+    use std::io::Write;
+    let Some(dir) = corpus_dir() else {
+        eprintln!("skipped: shared/corpus not found");
+        return;
+    };
+    let bytes = std::fs::read(dir.join("corpus/scenarios.pcap")).unwrap();
+    let (half, rest) = bytes.split_at(bytes.len() / 2);
+    let mut gz = Vec::new();
+    for part in [half, rest] {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(part).unwrap();
+        gz.extend(e.finish().unwrap());
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("scenarios.pcap.gz");
+    std::fs::write(&path, &gz).unwrap();
+    let plain = drain(
+        capture::open(&dir.join("corpus/scenarios.pcap"))
+            .unwrap()
+            .as_mut(),
+    )
+    .0;
+    let (from_file, err) = drain(capture::open(&path).unwrap().as_mut());
+    assert!(err.is_none(), "{}", err.unwrap());
+    assert_eq!(from_file.len(), SCENARIOS_FRAMES);
+    assert_same_traffic(&from_file, &plain);
+    // A FIFO is streamed, never mapped: the other path to the decompressor.
+    let fifo = tmp.path().join("fifo");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::write(fifo, gz).unwrap())
+    };
+    let (from_pipe, err) = drain(capture::open(&fifo).unwrap().as_mut());
+    writer.join().unwrap();
+    assert!(err.is_none(), "{}", err.unwrap());
+    assert_same_traffic(&from_pipe, &plain);
+}
