@@ -103,7 +103,7 @@ impl Decoder {
         let (network, packet) = link::network(link, frame)?;
         let link_len = frame.len().saturating_sub(packet.len());
         let wire_len = orig_len.saturating_sub(u32::try_from(link_len).unwrap_or(u32::MAX));
-        self.layer(
+        let mut tcp = self.layer(
             Level {
                 network,
                 bytes: packet,
@@ -113,7 +113,11 @@ impl Decoder {
                 depth: 0,
             },
             now,
-        )
+        )?;
+        if link == LinkType::PKTAP {
+            tcp.process = link::pktap_process(frame);
+        }
+        Ok(tcp)
     }
 
     /// One IP layer: TCP, a fragment, a tunnel to open (recursion bounded by

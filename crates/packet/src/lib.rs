@@ -41,5 +41,5 @@ pub mod tunnel;
 
 pub use decoder::{Decoder, DecoderConfig, MAX_TUNNEL_DEPTH};
 pub use link::LinkType;
-pub use outcome::{Captured, Decoded, Layer, Malformed, Skip, Tcp, Tunnel, Tunnels};
+pub use outcome::{Captured, Decoded, Layer, Malformed, Process, Skip, Tcp, Tunnel, Tunnels};
 pub use stats::DecodeStats;

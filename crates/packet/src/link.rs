@@ -180,6 +180,19 @@ fn nflog(frame: &[u8]) -> Result<(Network, &[u8]), Skip> {
     Err(Skip::Truncated(Layer::Link))
 }
 
+/// Where `pktap_header` keeps the process ID (`pth_pid`) and its command name (`pth_comm`, 17 bytes
+/// with the NUL).
+const PKTAP_PID: usize = 52;
+const PKTAP_COMM: usize = 56;
+
+/// The process a PKTAP frame names, if it names one (a pid of 0 or -1, or an empty name, is none:
+/// packets no local socket sent or received).
+pub(crate) fn pktap_process(frame: &[u8]) -> Option<crate::Process> {
+    let pid = i32::from_le_bytes(array::<4>(frame, PKTAP_PID)?);
+    let comm = frame.get(PKTAP_COMM..PKTAP_COMM + 17)?;
+    (pid > 0 && comm.first().is_some_and(|&b| b != 0)).then(|| crate::Process::new(pid, comm))
+}
+
 /// PKTAP (`pktap_header` in Darwin's `bsd/net/pktap.h`): its length and the link type of the frame
 /// that follows, both 32-bit in the capturing host's (little-endian) order. A PKTAP frame inside
 /// PKTAP is refused rather than followed.

@@ -16,6 +16,44 @@ pub struct Tcp {
     pub tunnels: Tunnels,
     /// The segment was reassembled from IP fragments (this frame held the last piece).
     pub reassembled: bool,
+    /// The process that sent or received it, when the capture says (Apple PKTAP).
+    pub process: Option<Process>,
+}
+
+/// A process as a capture names it: pid and command name (at most 16 bytes, as the kernel keeps it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Process {
+    pub pid: i32,
+    name: [u8; 16],
+    len: u8,
+}
+
+impl Process {
+    /// A process from its pid and name bytes (cut at the first NUL, and at 16 bytes).
+    #[must_use]
+    pub fn new(pid: i32, name: &[u8]) -> Process {
+        let name = name.split(|&b| b == 0).next().unwrap_or_default();
+        let mut buf = [0u8; 16];
+        let len = name.len().min(16);
+        buf[..len].copy_from_slice(&name[..len]);
+        Process {
+            pid,
+            name: buf,
+            len: u8::try_from(len).unwrap_or(16),
+        }
+    }
+
+    /// The command name, with bytes that are not UTF-8 replaced.
+    #[must_use]
+    pub fn name(&self) -> String {
+        String::from_utf8_lossy(&self.name[..usize::from(self.len)]).into_owned()
+    }
+}
+
+impl fmt::Display for Process {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (pid {})", self.name(), self.pid)
+    }
 }
 
 /// A set of [`Tunnel`] kinds.

@@ -160,6 +160,7 @@ mod tests {
             captured,
             tunnels: crate::Tunnels::default(),
             reassembled: false,
+            process: None,
         })
     }
 

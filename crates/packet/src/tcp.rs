@@ -69,6 +69,7 @@ pub(crate) fn parse(packet: &Packet<'_>) -> Result<Tcp, Skip> {
         captured,
         tunnels: Tunnels::default(),
         reassembled: false,
+        process: None,
     })
 }
 

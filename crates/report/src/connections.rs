@@ -1,5 +1,6 @@
 //! `--connections`: one aligned row per connection, for a person reading a terminal.
 
+use crate::Context;
 use lifecycle::{ConnectionRecord, endpoint_string};
 use std::io::{self, Write};
 use std::time::{Duration, UNIX_EPOCH};
@@ -37,8 +38,8 @@ pub fn seconds(ns: u64) -> String {
     format!("{}.{:03}", ns / 1_000_000_000, (ns % 1_000_000_000) / 1_000_000)
 }
 
-/// One row; `tunnel` describes the tunnel that carried the connection, if any.
-pub fn write_connection(out: &mut impl Write, r: &ConnectionRecord, tunnel: Option<&str>) -> io::Result<()> {
+/// One row.
+pub fn write_connection(out: &mut impl Write, r: &ConnectionRecord, cx: &Context) -> io::Result<()> {
     let rtt = r
         .handshake_rtt_ns
         .map_or_else(|| "-".to_string(), |ns| format!("{:.3}", ns as f64 / 1e6));
@@ -57,6 +58,6 @@ pub fn write_connection(out: &mut impl Write, r: &ConnectionRecord, tunnel: Opti
         r.cause.name(),
         r.client_state,
         r.server_state,
-        tunnel.unwrap_or("-")
+        cx.tunnel.as_deref().unwrap_or("-")
     )
 }

@@ -3,6 +3,7 @@
 //! Field names and values are a public interface for scripts: add fields, never rename or remove
 //! them without a new schema version.
 
+use crate::Context;
 use lifecycle::{Anomalies, ConnectionRecord, ZeekSummary, endpoint_string};
 use serde::Serialize;
 use std::io::{self, Write};
@@ -17,6 +18,8 @@ struct Connection<'a> {
     server: String,
     /// The tunnel the connection was carried in (`vxlan vni 42 10.1.1.1>10.1.1.2`), or null.
     tunnel: Option<&'a str>,
+    /// The process that owned the socket (Apple PKTAP captures), or null.
+    process: Option<&'a str>,
     family: &'static str,
     start: f64,
     end: f64,
@@ -71,8 +74,8 @@ fn secs(ns: u64) -> f64 {
     (ns / 1_000) as f64 / 1e6
 }
 
-/// Writes one connection as a JSON line; `tunnel` describes the tunnel that carried it, if any.
-pub fn write_connection(out: &mut impl Write, r: &ConnectionRecord, tunnel: Option<&str>) -> io::Result<()> {
+/// Writes one connection as a JSON line.
+pub fn write_connection(out: &mut impl Write, r: &ConnectionRecord, cx: &Context) -> io::Result<()> {
     let zeek: Vec<ZeekRow> = r.zeek.iter().map(ZeekRow::of).collect();
     let Some(first) = zeek.first() else {
         return Err(io::Error::other("a connection record without a Zeek row"));
@@ -81,7 +84,8 @@ pub fn write_connection(out: &mut impl Write, r: &ConnectionRecord, tunnel: Opti
         schema: SCHEMA,
         client: endpoint_string(r.client),
         server: endpoint_string(r.server),
-        tunnel,
+        tunnel: cx.tunnel.as_deref(),
+        process: cx.process.as_deref(),
         family: if r.client.is_ipv4() { "ipv4" } else { "ipv6" },
         start: secs(r.start.0),
         end: secs(r.end.0),

@@ -12,3 +12,13 @@ pub mod summary;
 pub mod zeek_log;
 
 pub use summary::{CaptureFacts, FragmentFacts, RingFacts, Summary};
+
+/// What the capture adds to a connection's record beyond the tracker's verdict: the tunnel that
+/// carried it, and (in an Apple PKTAP capture) the process that owned its socket.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Context {
+    /// `vxlan vni 42 10.1.1.1>10.1.1.2`, innermost tunnel first.
+    pub tunnel: Option<String>,
+    /// `curl (pid 4242)`.
+    pub process: Option<String>,
+}

@@ -4,6 +4,7 @@
 //! [`Summary`] keeps counts and at most [`EXAMPLES`] examples per cause, so its memory does not grow with
 //! the capture.
 
+use crate::Context;
 use crate::connections::{seconds, time};
 use crate::safe;
 use lifecycle::{Cause, Closer, ConnectionRecord, Side, endpoint_string};
@@ -74,8 +75,8 @@ pub struct RingFacts {
 pub struct Summary {
     total: u64,
     by_cause: BTreeMap<Cause, u64>,
-    /// A few connections per cause, with the tunnel that carried each.
-    examples: BTreeMap<Cause, Vec<(ConnectionRecord, Option<String>)>>,
+    /// A few connections per cause, with what the capture added to each.
+    examples: BTreeMap<Cause, Vec<(ConnectionRecord, Context)>>,
     graceful_closer: [u64; 3],
     reset_by: [u64; 2],
     anomalies: u64,
@@ -84,8 +85,8 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// Adds one connection; `tunnel` describes the tunnel that carried it, if any.
-    pub fn add(&mut self, r: &ConnectionRecord, tunnel: Option<&str>) {
+    /// Adds one connection.
+    pub fn add(&mut self, r: &ConnectionRecord, cx: &Context) {
         self.total += 1;
         *self.by_cause.entry(r.cause).or_default() += 1;
         if r.cause == Cause::Graceful {
@@ -105,7 +106,7 @@ impl Summary {
         self.one_sided += u64::from(r.one_sided);
         let ex = self.examples.entry(r.cause).or_default();
         if ex.len() < EXAMPLES {
-            ex.push((r.clone(), tunnel.map(str::to_string)));
+            ex.push((r.clone(), cx.clone()));
         }
     }
 
@@ -187,8 +188,8 @@ impl Summary {
             for line in explanation(*cause) {
                 writeln!(out, "    {line}")?;
             }
-            for (r, tunnel) in self.examples.get(cause).into_iter().flatten() {
-                writeln!(out, "    e.g. {}", example(r, tunnel.as_deref()))?;
+            for (r, cx) in self.examples.get(cause).into_iter().flatten() {
+                writeln!(out, "    e.g. {}", example(r, cx))?;
             }
             writeln!(out)?;
         }
@@ -332,7 +333,7 @@ pub fn explanation(cause: Cause) -> [&'static str; 2] {
 }
 
 /// One example connection, in words.
-fn example(r: &ConnectionRecord, tunnel: Option<&str>) -> String {
+fn example(r: &ConnectionRecord, cx: &Context) -> String {
     let who = match (r.cause, r.reset_by, r.resetter_state) {
         (Cause::Refused, _, _) => ", refused by the server host".to_string(),
         (_, Some(side), Some(state)) => format!(", {} reset in {}", side.name(), state),
@@ -342,9 +343,16 @@ fn example(r: &ConnectionRecord, tunnel: Option<&str>) -> String {
         Closer::None => String::new(),
         c => format!(", {} closed first", c.name()),
     };
-    let via = tunnel.map_or_else(String::new, |t| format!(" (in {t})"));
+    let via = cx
+        .tunnel
+        .as_ref()
+        .map_or_else(String::new, |t| format!(" (in {t})"));
+    let process = cx
+        .process
+        .as_ref()
+        .map_or_else(String::new, |p| format!(", socket of {p}"));
     format!(
-        "{} -> {}{via} at {}, {} s{closer}{who}, {} B sent / {} B received by the client, final {} / {}",
+        "{} -> {}{via} at {}, {} s{closer}{who}{process}, {} B sent / {} B received by the client, final {} / {}",
         endpoint_string(r.client),
         endpoint_string(r.server),
         time(r.start.0),

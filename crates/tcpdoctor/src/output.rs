@@ -1,7 +1,7 @@
 //! Where `analyze` sends each ended connection: the summary, the table, JSON lines or a Zeek conn.log.
 
 use lifecycle::{ConnectionRecord, Timestamp};
-use report::{CaptureFacts, Summary};
+use report::{CaptureFacts, Context, Summary};
 use std::io::{self, Write};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -43,8 +43,8 @@ impl<W: Write> Sink<W> {
         }
     }
 
-    /// One ended connection; `tunnel` describes the tunnel that carried it, if any.
-    pub fn connection(&mut self, r: &ConnectionRecord, tunnel: Option<&str>) -> io::Result<()> {
+    /// One ended connection, with what the capture added to it.
+    pub fn connection(&mut self, r: &ConnectionRecord, cx: &Context) -> io::Result<()> {
         if !self.started {
             self.started = true;
             match self.format {
@@ -56,13 +56,13 @@ impl<W: Write> Sink<W> {
         }
         match self.format {
             Format::Summary => {
-                self.summary.add(r, tunnel);
+                self.summary.add(r, cx);
                 if self.follow {
-                    report::connections::write_connection(&mut self.out, r, tunnel)?;
+                    report::connections::write_connection(&mut self.out, r, cx)?;
                 }
             }
-            Format::Connections => report::connections::write_connection(&mut self.out, r, tunnel)?,
-            Format::Json => report::json::write_connection(&mut self.out, r, tunnel)?,
+            Format::Connections => report::connections::write_connection(&mut self.out, r, cx)?,
+            Format::Json => report::json::write_connection(&mut self.out, r, cx)?,
             Format::Zeek => report::zeek_log::write_connection(&mut self.out, r)?,
         }
         if self.follow {

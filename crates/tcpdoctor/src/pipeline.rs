@@ -7,15 +7,26 @@ use crate::filter::Filter;
 use crate::output::{Format, Sink};
 use capture::Frame;
 use lifecycle::{Config, Event, Timestamp, Tracker};
-use packet::{DecodeStats, Decoder, DecoderConfig, LinkType, Tunnel};
-use report::CaptureFacts;
-use std::collections::BTreeMap;
+use packet::{DecodeStats, Decoder, DecoderConfig, LinkType, Process, Tunnel};
+use report::{CaptureFacts, Context};
+use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Write};
+use std::net::SocketAddr;
+
+/// A connection's 4-tuple (endpoints in a fixed order) and tunnel, as the tracker keys it.
+type FlowKey = (SocketAddr, SocketAddr, u32);
+
+fn flow_key(a: SocketAddr, b: SocketAddr, tunnel: u32) -> FlowKey {
+    if a <= b { (a, b, tunnel) } else { (b, a, tunnel) }
+}
 
 /// Frames in, rendered connections out.
 pub struct Pipeline<W: Write> {
     decoder: Decoder,
     tracker: Tracker,
+    /// The process a capture named for each open connection (Apple PKTAP only: empty otherwise),
+    /// until the connection ends.
+    processes: HashMap<FlowKey, Process>,
     sink: Sink<W>,
     filter: Filter,
     stats: DecodeStats,
@@ -38,6 +49,7 @@ impl<W: Write> Pipeline<W> {
         Pipeline {
             decoder: Decoder::new(decoder),
             tracker: Tracker::new(config),
+            processes: HashMap::new(),
             sink: Sink::new(format, follow, out),
             filter,
             stats: DecodeStats::default(),
@@ -75,6 +87,10 @@ impl<W: Write> Pipeline<W> {
             self.tracker.handle_timeout(now);
         }
         self.tracker.handle_segment(now, &tcp.segment);
+        if let Some(p) = tcp.process {
+            let seg = &tcp.segment;
+            self.processes.insert(flow_key(seg.src, seg.dst, seg.tunnel), p);
+        }
         self.next_timeout = self.tracker.poll_timeout().unwrap_or(Timestamp(u64::MAX));
         self.drain()
     }
@@ -97,11 +113,17 @@ impl<W: Write> Pipeline<W> {
 
     fn drain(&mut self) -> io::Result<()> {
         while let Some(Event::Ended(r)) = self.tracker.poll_event() {
-            let tunnel = match r.tunnel {
-                0 => None,
-                n => self.decoder.tunnels().describe(n),
+            let cx = Context {
+                tunnel: match r.tunnel {
+                    0 => None,
+                    n => self.decoder.tunnels().describe(n),
+                },
+                process: self
+                    .processes
+                    .remove(&flow_key(r.client, r.server, r.tunnel))
+                    .map(|p| p.to_string()),
             };
-            self.sink.connection(&r, tunnel.as_deref())?;
+            self.sink.connection(&r, &cx)?;
         }
         Ok(())
     }

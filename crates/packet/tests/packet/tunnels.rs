@@ -419,18 +419,34 @@ fn nflog(order: fn(u16) -> [u8; 2]) -> Vec<u8> {
     f
 }
 
+/// A PKTAP frame (Darwin's `pktap_header`, 108 bytes) around an Ethernet frame.
+fn pktap(pid: i32, comm: &[u8], ethernet: &[u8]) -> Vec<u8> {
+    let mut h = vec![0u8; 108];
+    h[0..4].copy_from_slice(&108u32.to_le_bytes());
+    h[4..8].copy_from_slice(&1u32.to_le_bytes()); // a packet follows
+    h[8..12].copy_from_slice(&1u32.to_le_bytes()); // Ethernet
+    h[12..15].copy_from_slice(b"en0");
+    h[52..56].copy_from_slice(&pid.to_le_bytes());
+    h[56..56 + comm.len()].copy_from_slice(comm);
+    concat(&[&h, ethernet])
+}
+
 #[test]
 fn nflog_in_either_byte_order_and_pktap() {
     for frame in [nflog(u16::to_le_bytes), nflog(u16::to_be_bytes)] {
         let t = whole(&mut Decoder::default(), LinkType::NFLOG, &frame).unwrap();
         assert_eq!(t.segment.payload_len, 10);
     }
-    // PKTAP: a 156-byte header (length and inner link type little-endian), then Ethernet.
-    let mut header = vec![0u8; 156];
-    header[0..4].copy_from_slice(&156u32.to_le_bytes());
-    header[4..8].copy_from_slice(&1u32.to_le_bytes());
-    header[8..12].copy_from_slice(&1u32.to_le_bytes());
-    let frame = concat(&[&header, &inner_eth()]);
+    // PKTAP: a 108-byte header (length, inner link type, pid, command, little-endian), then Ethernet.
+    let frame = pktap(4242, b"curl", &inner_eth());
     let t = whole(&mut Decoder::default(), LinkType::PKTAP, &frame).unwrap();
     assert_eq!(t.segment.payload_len, 10);
+    assert_eq!(t.process.unwrap().to_string(), "curl (pid 4242)");
+    let anonymous = pktap(-1, b"", &inner_eth());
+    assert_eq!(
+        whole(&mut Decoder::default(), LinkType::PKTAP, &anonymous)
+            .unwrap()
+            .process,
+        None
+    );
 }

@@ -4,6 +4,7 @@
 //! - A real VXLAN between two namespaces, whose underlay fragments the outer packets (the VXLAN device
 //!   is given the underlay's MTU, and Linux VXLAN leaves DF unset), captured by tcpdump on the
 //!   underlay and on the VXLAN device at once (needs root).
+//! - An Apple PKTAP capture, whose per-packet process names reach the connection.
 //! - The kernels that run this suite ship VXLAN as their only tunnel device, so GRE, ERSPAN I/II/III,
 //!   Geneve, IP in IP (4in4, 6in4, 4in6, 6in6), EtherIP and GTP-U are tested on the corpus's real
 //!   Linux traffic, each frame wrapped in that tunnel's headers (and, for two of them, the outer
@@ -477,4 +478,59 @@ fn a_real_vxlan_with_fragmented_outer_packets_gives_the_connections_seen_inside(
         reassembled > 0,
         "the underlay fragmented the outer packets: {summary}"
     );
+}
+
+/// An Apple PKTAP capture names the process of each packet's socket: the connection carries it.
+#[test]
+fn a_pktap_capture_names_the_process_of_each_connection() {
+    const PKTAP: u32 = 258;
+    let frame = |from_client: bool, flags: u8, seq: u32, ack: u32| {
+        let (src, dst, sport, dport) = if from_client {
+            ([10, 0, 0, 1], [10, 0, 0, 2], 50_000u16, 443u16)
+        } else {
+            ([10, 0, 0, 2], [10, 0, 0, 1], 443, 50_000)
+        };
+        let mut tcp = Vec::new();
+        tcp.extend_from_slice(&sport.to_be_bytes());
+        tcp.extend_from_slice(&dport.to_be_bytes());
+        tcp.extend_from_slice(&seq.to_be_bytes());
+        tcp.extend_from_slice(&ack.to_be_bytes());
+        tcp.extend_from_slice(&[0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
+        let ip = ipv4(src, dst, 6, 1, 0, &tcp);
+        let mut h = vec![0u8; 108];
+        h[0..4].copy_from_slice(&108u32.to_le_bytes());
+        h[4..8].copy_from_slice(&1u32.to_le_bytes());
+        h[8..12].copy_from_slice(&12u32.to_le_bytes()); // DLT_RAW: raw IP follows
+        h[52..56].copy_from_slice(&4242i32.to_le_bytes());
+        h[56..60].copy_from_slice(b"curl");
+        [&h[..], &ip].concat()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pktap.pcap");
+    let file = std::fs::File::create(&path).unwrap();
+    let mut w = capture::PcapWriter::new(std::io::BufWriter::new(file), PKTAP, 65_535).unwrap();
+    for (i, (c, flags, seq, ack)) in [
+        (true, 0x02, 100, 0),
+        (false, 0x12, 500, 101),
+        (true, 0x10, 101, 501),
+        (true, 0x04, 101, 0),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let f = frame(c, flags, seq, ack);
+        w.write(
+            1_795_000_000_000_000_000 + i as u64 * 1_000_000,
+            &f,
+            u32::try_from(f.len()).unwrap(),
+        )
+        .unwrap();
+    }
+    w.flush().unwrap();
+    let out = analyze_json(&path);
+    let v: Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert_eq!(v["process"], "curl (pid 4242)");
+    assert_eq!(v["cause"], "abort");
+    let summary = stdout(&tcpdoctor(&["analyze", path.to_str().unwrap()]));
+    assert!(summary.contains("socket of curl (pid 4242)"), "{summary}");
 }
