@@ -497,7 +497,7 @@ fn a_pktap_capture_names_the_process_of_each_connection() {
         tcp.extend_from_slice(&ack.to_be_bytes());
         tcp.extend_from_slice(&[0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
         let ip = ipv4(src, dst, 6, 1, 0, &tcp);
-        let mut h = vec![0u8; 108];
+        let mut h = [0u8; 108];
         h[0..4].copy_from_slice(&108u32.to_le_bytes());
         h[4..8].copy_from_slice(&1u32.to_le_bytes());
         h[8..12].copy_from_slice(&12u32.to_le_bytes()); // DLT_RAW: raw IP follows
