@@ -36,7 +36,9 @@ impl Side {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Handshake {
-    /// SYN, SYN-ACK acknowledging ISN+1, and the client's ACK (or data) were all seen.
+    /// SYN, SYN-ACK acknowledging ISN+1, and the client's ACK (or data) were all seen, or the ones
+    /// not seen were proven by what the other side sent: a client that acknowledges the server's ISN+1
+    /// got its SYN-ACK; a server that sends data after its SYN-ACK got the client's ACK.
     Complete,
     /// Both sides sent a SYN before either saw the other's (RFC 9293 §3.5, figure 8).
     Simultaneous,
