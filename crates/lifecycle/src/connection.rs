@@ -11,6 +11,7 @@
 
 use crate::ending::{Cause, Closer, EndReason, Handshake, Side};
 use crate::endpoint::Endpoint;
+use crate::reset_origin::{ResetEvidence, ResetOrigin};
 use crate::segment::{Segment, Timestamp};
 use crate::seq::Seq;
 use crate::state::State;
@@ -74,7 +75,17 @@ struct Reset {
     after_close: bool,
     /// Both FINs had been acknowledged before the RST.
     after_both_closed: bool,
+    /// The RST's TTL and IPv4 ID, and the resetter's last IPv4 ID before it.
+    ttl: u8,
+    ip_id: u16,
+    last_ip_id: Option<u16>,
+    /// The silence before the exchange the RST ended, in nanoseconds.
+    idle_before: u64,
 }
+
+/// A gap between two segments of a connection this long or longer is a silence, not a pause within
+/// an exchange (`idle_before_reset`).
+const SILENCE: u64 = 1_000_000_000;
 
 /// One tracked connection.
 #[derive(Debug)]
@@ -102,6 +113,9 @@ pub struct Connection {
     handshake_rtt: Option<u64>,
     closer: Closer,
     reset: Option<Reset>,
+    /// The last silence (a gap of [`SILENCE`] or more between consecutive segments): the one before
+    /// the current exchange, in nanoseconds.
+    silence: u64,
     /// The ACK of a half-open discovery probe (see [`Anomalies::half_open_discovery`]): the RST that
     /// answers it carries this sequence number.
     discovery_ack: Option<Seq>,
@@ -157,6 +171,7 @@ impl Connection {
             handshake_rtt: None,
             closer: Closer::None,
             reset: None,
+            silence: 0,
             discovery_ack: None,
             anomalies: Anomalies::default(),
             zeek: ZeekConn::new(seg, now),
@@ -275,13 +290,31 @@ impl Connection {
     }
 
     fn apply(&mut self, seg: &Segment, now: Timestamp) {
+        let gap = now.nanos_since(self.last);
+        if gap >= SILENCE {
+            self.silence = gap;
+        }
         if now > self.last {
             self.last = now;
         }
         let from = self.sender(seg);
+        let resetter = self.reset.map(|r| r.by);
         {
             let (me, _) = self.pair_mut(from);
             me.packets += 1;
+            if !seg.flags.rst() {
+                me.ttl_range = Some(
+                    me.ttl_range
+                        .map_or((seg.ttl, seg.ttl), |(lo, hi)| (lo.min(seg.ttl), hi.max(seg.ttl))),
+                );
+                me.ttl_segments += 1;
+                if seg.src.is_ipv4() {
+                    me.last_ip_id = Some(seg.ip_id);
+                }
+                if resetter == Some(from) {
+                    me.sent_after_reset += 1;
+                }
+            }
             me.ip_bytes += u64::from(seg.ip_len);
             me.window = seg.window;
             let f = seg.flags;
@@ -465,6 +498,10 @@ impl Connection {
             after_fin: sender.fin_seq.is_some(),
             after_close: sender.fin_seq.is_some() && (peer.data_after_peer_fin || unreceived_at_fin),
             after_both_closed: sender.fin_acked && peer.fin_acked,
+            ttl: seg.ttl,
+            ip_id: seg.ip_id,
+            last_ip_id: sender.last_ip_id,
+            idle_before: self.silence,
         });
         // The resetter drops its socket; the receiver's socket is torn down by an acceptable RST
         // (Linux also kills TIME-WAIT sockets on RST: net.ipv4.tcp_rfc1337 = 0, RFC 1337 §3).
@@ -721,11 +758,31 @@ impl Connection {
         }
     }
 
+    /// Who sent the RST that ended the connection, and why it is thought so ([`crate::reset_origin`]).
+    fn reset_origin(&self) -> Option<(ResetOrigin, Vec<String>, ResetEvidence)> {
+        let r = self.reset?;
+        let sender = self.side(r.by);
+        let evidence = ResetEvidence {
+            rst_ttl: r.ttl,
+            rst_ip_id: r.ip_id,
+            ttl_range: sender.ttl_range,
+            other_segments: sender.ttl_segments,
+            last_ip_id: r.last_ip_id,
+            sent_after: sender.sent_after_reset,
+        };
+        let (origin, reasons) = evidence.judge(r.by.name());
+        Some((origin, reasons, evidence))
+    }
+
     /// The connection's record, as of now, ending for `reason`.
     #[must_use]
     pub fn record(&self, reason: EndReason) -> ConnectionRecord {
         let handshake = self.handshake();
         let cause = self.cause(handshake, reason);
+        let (reset_origin, reset_evidence, reset_ttls) = match self.reset_origin() {
+            Some((o, why, e)) => (Some(o), why, Some(e)),
+            None => (None, Vec::new(), None),
+        };
         let mut zeek = self.zeek_earlier.clone();
         zeek.push(ZeekSummary::of(&self.zeek));
         ConnectionRecord {
@@ -742,6 +799,10 @@ impl Connection {
             closer: self.closer,
             reset_by: self.reset.map(|r| r.by),
             resetter_state: self.reset.map(|r| r.state),
+            reset_origin,
+            reset_evidence,
+            reset_ttls,
+            idle_before_reset_ns: self.reset.map(|r| r.idle_before),
             cause,
             client_state: self.client.state(),
             server_state: self.server.state(),
@@ -817,6 +878,14 @@ pub struct ConnectionRecord {
     pub reset_by: Option<Side>,
     /// The resetter's state when it sent the RST.
     pub resetter_state: Option<State>,
+    /// Whether the endpoint named `reset_by` really sent the RST, or a device on the path did.
+    pub reset_origin: Option<ResetOrigin>,
+    /// What `reset_origin` rests on, in words.
+    pub reset_evidence: Vec<String>,
+    /// The facts behind it (the RST's TTL against the resetter's other segments').
+    pub reset_ttls: Option<ResetEvidence>,
+    /// The silence in both directions before the exchange the RST ended (0: none of a second or more).
+    pub idle_before_reset_ns: Option<u64>,
     pub cause: Cause,
     pub client_state: State,
     pub server_state: State,

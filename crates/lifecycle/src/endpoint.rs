@@ -52,6 +52,14 @@ pub struct Endpoint {
     /// provokes a reset after close, seed §8).
     pub data_after_peer_fin: bool,
     pub packets: u64,
+    /// The lowest and highest TTL (hop limit) of this side's segments other than RSTs, and how many
+    /// there were: what its own RSTs should arrive with ([`crate::reset_origin`]).
+    pub ttl_range: Option<(u8, u8)>,
+    pub ttl_segments: u64,
+    /// IPv4 ID of its last segment (IPv4 only).
+    pub last_ip_id: Option<u16>,
+    /// Segments it sent after the RST that ended the connection in its name.
+    pub sent_after_reset: u32,
     /// Segments with ACK and without RST: each proves this side had heard from its peer.
     pub acks_sent: u64,
     pub ip_bytes: u64,
@@ -81,6 +89,10 @@ impl Endpoint {
             time_wait_at: None,
             data_after_peer_fin: false,
             packets: 0,
+            ttl_range: None,
+            ttl_segments: 0,
+            last_ip_id: None,
+            sent_after_reset: 0,
             acks_sent: 0,
             ip_bytes: 0,
         }

@@ -51,7 +51,8 @@ fn u32_at(c: &[u8; CHUNK], at: usize) -> u32 {
 ///   jumbogram length);
 /// - `c[12]`: options: MSS (bit 0), window scale `c[12] >> 4` (bit 1), SACK permitted (bit 2),
 ///   timestamps (bit 3, TSval = `seq`, TSecr = `ack`);
-/// - `c[13..15]`: the window (its lowest bit also picks tunnel 0 or 1);
+/// - `c[13..15]`: the window (its lowest bit also picks tunnel 0 or 1, the next the TTL, 64 or 61;
+///   `c[13]` is also the IPv4 ID);
 /// - `c[15]`: time step `2^(bits 0–5)` ns (0: none); bit 6: this segment's time goes back by the step
 ///   instead (a capture whose clock jumped); bit 7: run due timeouts first.
 struct Step {
@@ -96,6 +97,9 @@ fn step(c: &[u8; CHUNK], last_end: &[Seq; 8]) -> Step {
         options,
         // The window's low bit doubles as a tunnel number: one 4-tuple in two tunnels.
         tunnel: u32::from(c[14] & 1),
+        // Two TTLs, so that resets' origins are judged both ways.
+        ttl: if c[14] & 2 == 0 { 64 } else { 61 },
+        ip_id: u16::from(c[13]),
     };
     let shift = c[15] & 0x3f;
     Step {

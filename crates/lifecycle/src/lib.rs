@@ -9,8 +9,10 @@ pub mod ending;
 pub mod endpoint;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod idle_timeouts;
 pub mod kernel;
 pub mod kernel_event;
+pub mod reset_origin;
 pub mod segment;
 pub mod seq;
 pub mod state;
@@ -20,6 +22,7 @@ pub mod zeek;
 
 pub use connection::{Anomalies, ConnectionRecord, ZeekSummary};
 pub use ending::{Cause, Closer, EndReason, Handshake, Side};
+pub use reset_origin::{ResetEvidence, ResetOrigin};
 pub use segment::{Flags, Segment, TcpOptions, Timestamp, endpoint_string};
 pub use seq::Seq;
 pub use state::State;

@@ -119,6 +119,12 @@ pub struct Segment {
     /// connection's key: two VXLAN segments (VNIs) may both hold 10.0.0.1:80, and they are
     /// different connections.
     pub tunnel: u32,
+    /// IPv4 TTL or IPv6 hop limit as it arrived at the capture point: the sender's initial value less
+    /// the hops on the way. A RST with another one than its supposed sender's other segments was made
+    /// elsewhere (`reset_origin`).
+    pub ttl: u8,
+    /// IPv4 Identification (0 for IPv6, which has none outside fragments).
+    pub ip_id: u16,
 }
 
 impl Segment {
@@ -153,6 +159,8 @@ impl Segment {
             ip_len: 40,
             options: TcpOptions::default(),
             tunnel: 0,
+            ttl: 64,
+            ip_id: 0,
         }
     }
 }

@@ -40,6 +40,10 @@ pub(crate) struct Packet<'a> {
     pub dst: IpAddr,
     /// IP protocol / IPv6 next header of the transport.
     pub protocol: u8,
+    /// IPv4 TTL or IPv6 hop limit.
+    pub ttl: u8,
+    /// IPv4 Identification (0 for IPv6).
+    pub ip_id: u16,
     /// `None` for a whole datagram (atomic fragments included, RFC 6946).
     pub fragment: Option<Fragment<'a>>,
     /// IPv4 total length, or 40 + IPv6 payload length.
@@ -114,6 +118,8 @@ fn ipv4(b: &[u8], wire_len: u32) -> Result<Packet<'_>, Skip> {
         src: IpAddr::V4(Ipv4Addr::new(h[12], h[13], h[14], h[15])),
         dst: IpAddr::V4(Ipv4Addr::new(h[16], h[17], h[18], h[19])),
         protocol: h[9],
+        ttl: h[8],
+        ip_id: u16::from_be_bytes([h[4], h[5]]),
         fragment,
         ip_len: total,
         transport_len: total - header,
@@ -136,6 +142,8 @@ fn ipv6(b: &[u8], wire_len: u32) -> Result<Packet<'_>, Skip> {
         src: IpAddr::V6(Ipv6Addr::from(src)),
         dst: IpAddr::V6(Ipv6Addr::from(dst)),
         protocol: chain.protocol,
+        ttl: h[7],
+        ip_id: 0,
         fragment: chain.fragment,
         ip_len: total,
         transport_len: total - chain.header,

@@ -63,6 +63,8 @@ pub(crate) fn parse(packet: &Packet<'_>) -> Result<Tcp, Skip> {
         ip_len: packet.ip_len,
         options: parse_options(options),
         tunnel: 0,
+        ttl: packet.ttl,
+        ip_id: packet.ip_id,
     };
     Ok(Tcp {
         segment,

@@ -31,6 +31,11 @@ struct Connection<'a> {
     closer: &'static str,
     reset_by: &'static str,
     resetter_state: Option<&'static str>,
+    /// `endpoint`, `middlebox` or `unknown` (null without a reset).
+    reset_origin: Option<&'static str>,
+    reset_evidence: &'a [String],
+    /// Seconds of silence before the exchange the reset ended.
+    idle_before_reset: Option<f64>,
     cause: &'static str,
     client_state: &'static str,
     server_state: &'static str,
@@ -97,6 +102,9 @@ pub fn write_connection(out: &mut impl Write, r: &ConnectionRecord, cx: &Context
         closer: r.closer.name(),
         reset_by: r.reset_by.map_or("none", |s| s.name()),
         resetter_state: r.resetter_state.map(|s| s.rfc_name()),
+        reset_origin: r.reset_origin.map(|o| o.name()),
+        reset_evidence: &r.reset_evidence,
+        idle_before_reset: r.idle_before_reset_ns.map(secs),
         cause: r.cause.name(),
         client_state: r.client_state.rfc_name(),
         server_state: r.server_state.rfc_name(),

@@ -6,6 +6,7 @@
 pub mod connections;
 pub mod events;
 pub mod json;
+pub mod resets;
 pub mod safe;
 pub mod status;
 pub mod summary;

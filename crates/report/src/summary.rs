@@ -82,6 +82,7 @@ pub struct Summary {
     anomalies: u64,
     syn_retransmits: u64,
     one_sided: u64,
+    resets: crate::resets::Resets,
 }
 
 impl Summary {
@@ -104,6 +105,7 @@ impl Summary {
         self.anomalies += r.anomalies.total();
         self.syn_retransmits += u64::from(r.syn_retransmits);
         self.one_sided += u64::from(r.one_sided);
+        self.resets.add(r);
         let ex = self.examples.entry(r.cause).or_default();
         if ex.len() < EXAMPLES {
             ex.push((r.clone(), cx.clone()));
@@ -141,6 +143,7 @@ impl Summary {
         writeln!(out)?;
         self.write_causes(out)?;
         self.write_problems(out)?;
+        self.resets.write(out)?;
         write_facts(out, facts, self.anomalies)?;
         if self.one_sided > 0 {
             writeln!(
