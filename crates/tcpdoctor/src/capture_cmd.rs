@@ -61,9 +61,13 @@ pub fn run(args: &CaptureArgs) -> Result<i32> {
         }
         None => None,
     };
+    // As tcpdump's, the line a script waits for before it makes traffic: the socket is bound and its
+    // ring takes every packet from here on.
     eprintln!(
-        "tcpdoctor: capturing TCP on {} ({} MiB ring), Ctrl-C to stop",
+        "tcpdoctor: listening on {} for TCP, link-type {}, snapshot length {SNAPLEN} bytes, {} MiB \
+         ring; Ctrl-C to stop",
         report::safe::terminal(&args.iface),
+        packet::LinkType(LINK_TYPE).name().unwrap_or_default(),
         live.buffer_bytes() >> 20
     );
     let out = BufWriter::with_capacity(1 << 16, io::stdout().lock());

@@ -120,6 +120,9 @@ pub fn run(args: &TraceArgs) -> anyhow::Result<i32> {
     for note in tracer.notes() {
         eprintln!("tcpdoctor: note: {}", report::safe::terminal(note));
     }
+    // The line a script waits for before it makes traffic: the tracepoints are on and their buffers
+    // keep every event from here on.
+    eprintln!("tcpdoctor: listening on the kernel's TCP tracepoints; Ctrl-C to stop");
     let started = Instant::now();
     let filter = args.filter.filter();
     let mut pids = PidFilter {
