@@ -98,7 +98,7 @@ fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
-/// Runs the analysis; returns the process exit code (2 when an input was damaged or unreadable).
+/// Runs the analysis; returns the process exit code ([`exit_code`]).
 pub fn run(args: &AnalyzeArgs) -> Result<i32> {
     let out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
     let mut pipeline = Pipeline::new(
@@ -122,14 +122,33 @@ pub fn run(args: &AnalyzeArgs) -> Result<i32> {
             errors.push(e);
         }
     }
-    pipeline.finish()?;
+    // A report of inputs of which not one frame could be read would only dress the error up as an
+    // empty capture: then the error lines are the whole output. After some frames, the report of what
+    // was read before the failure comes first.
+    if errors.is_empty() || pipeline.facts.frames > 0 {
+        pipeline.finish()?;
+    }
     for e in &errors {
         eprintln!("tcpdoctor: {}", report::safe::terminal(&e.to_string()));
     }
     if stop.requested() {
         eprintln!("tcpdoctor: interrupted: the connections read until then are reported");
     }
-    Ok(if errors.is_empty() { 0 } else { 2 })
+    Ok(exit_code(&errors))
+}
+
+/// The exit status for the inputs' errors, as the README says: 1 for an input that could not be
+/// opened or read (I/O, permissions: the run failed, whatever the others held), else 2 for one that is
+/// not a capture or is damaged (bad input), 0 without errors.
+fn exit_code(errors: &[CaptureError]) -> i32 {
+    let io = |e: &CaptureError| matches!(e, CaptureError::Open { .. } | CaptureError::Io { .. });
+    if errors.iter().any(io) {
+        1
+    } else if errors.is_empty() {
+        0
+    } else {
+        2
+    }
 }
 
 /// Reads one input to its end; the outer error is an output failure, the inner one the input's.
