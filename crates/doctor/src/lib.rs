@@ -4,6 +4,7 @@
 //! CLOSE-WAIT groupings, listener queues, counters with their meanings, the sysctl audit, and the
 //! findings — each with the numbers it rests on, the seed's explanation as corrected in SEED-NOTES.md,
 //! and the next step. No finding means nothing is wrong.
+#![forbid(unsafe_code)]
 
 mod close_wait;
 mod counters;

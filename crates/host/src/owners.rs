@@ -30,13 +30,24 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
-use std::sync::{Barrier, Condvar, Mutex, OnceLock, PoisonError, mpsc};
+use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError, mpsc};
 
 /// Runs `dump` on this thread and scans `/proc` (`proc_root`) on others, during the dump or after it
 /// (see the module's documentation), then fills in the owners of the dumped sockets whose state is in
 /// `states`. `netns` is the inode of the namespace the sockets come from ([`netns_inode`]): its
 /// processes come first in each pass. With no `states`, nothing is scanned.
 pub fn alongside<E>(
+    proc_root: &Path,
+    netns: Option<u64>,
+    states: &[KernelState],
+    dump: impl FnOnce() -> Result<HostEvidence, E>,
+) -> Result<HostEvidence, E> {
+    scan_with(crate::worker_threads(), proc_root, netns, states, dump)
+}
+
+/// [`alongside`] on `threads` scanning threads.
+fn scan_with<E>(
+    threads: usize,
     proc_root: &Path,
     netns: Option<u64>,
     states: &[KernelState],
@@ -67,14 +78,13 @@ pub fn alongside<E>(
         .collect();
     candidates.sort_unstable();
     let pids: Vec<u32> = candidates.into_iter().map(|(_, pid)| pid).collect();
-    let threads = crate::worker_threads();
     let scan = Scan {
         proc_root,
         pids: &pids,
         next_head: AtomicUsize::new(0),
         head_sockets: pids.iter().map(|_| AtomicUsize::new(0)).collect(),
         head_end: pids.iter().map(|_| AtomicU32::new(0)).collect(),
-        heads_read: Barrier::new(threads),
+        heads_read: Rendezvous::new(threads),
         rest_order: OnceLock::new(),
         next_rest: AtomicUsize::new(0),
         done: AtomicBool::new(false),
@@ -85,19 +95,51 @@ pub fn alongside<E>(
         gate: Condvar::new(),
     };
     std::thread::scope(|scope| {
-        let (tx, rx) = mpsc::channel();
-        for _ in 0..threads {
-            let tx = tx.clone();
-            let scan = &scan;
-            scope.spawn(move || scan.run(&tx));
-        }
-        drop(tx);
         // However this closure ends, a panic included, the scanners must stop (they may be waiting
         // for the gate), or the scope would wait for them forever.
         let _stop = Finish(&scan);
+        let (tx, rx) = mpsc::channel();
+        let mut scanners = Vec::with_capacity(threads);
+        let mut failed = 0;
+        for _ in 0..threads {
+            let tx = tx.clone();
+            let scan = &scan;
+            let started = std::thread::Builder::new()
+                .name("owners".into())
+                .spawn_scoped(scope, move || scan.run(&tx));
+            match started {
+                Ok(handle) => scanners.push(handle),
+                Err(_) => {
+                    // It will never come to the rendezvous: the others must not wait for it.
+                    scan.heads_read.leave();
+                    failed += 1;
+                }
+            }
+        }
+        drop(tx);
         let result = dump();
-        result.map(|mut evidence| {
+        let result = result.map(|mut evidence| {
             assign(&mut evidence, states, &rx, &scan, proc_root);
+            evidence
+        });
+        scan.finish();
+        // Joined here, a scanner's panic is counted instead of resumed by the scope.
+        failed += scanners
+            .into_iter()
+            .map(std::thread::ScopedJoinHandle::join)
+            .filter(Result::is_err)
+            .count();
+        result.map(|mut evidence| {
+            if failed > 0 {
+                evidence.gaps.push(Gap {
+                    what: "socket owners".into(),
+                    why: format!(
+                        "{failed} of {threads} threads scanning {} failed (a bug in tcpdoctor): the \
+                         processes they were reading may be missing from the owners",
+                        proc_root.display()
+                    ),
+                });
+            }
             evidence
         })
     })
@@ -153,7 +195,7 @@ struct Scan<'a> {
     /// starts.
     head_end: Vec<AtomicU32>,
     /// Where every scanning thread waits for the others to finish the heads.
-    heads_read: Barrier,
+    heads_read: Rendezvous,
     /// Indices into `pids`, in the order their rests are read.
     rest_order: OnceLock<Vec<usize>>,
     /// The next rest to read (an index into `rest_order`).
@@ -167,6 +209,8 @@ struct Scan<'a> {
 impl Scan<'_> {
     fn run(&self, tx: &mpsc::Sender<Report>) {
         let mut link = [0u8; 64];
+        // Leaves the rendezvous if this thread panics before it arrives there.
+        let member = Member(Some(&self.heads_read));
         if self.wait_until_open() {
             while let Some(i) = self.claim(&self.next_head, self.pids.len()) {
                 match self.process(self.pids[i], None, &mut link, tx) {
@@ -181,8 +225,8 @@ impl Scan<'_> {
                 }
             }
         }
-        // Every thread comes here, whatever happened above, so that none waits for one that left.
-        self.heads_read.wait();
+        // Every thread comes here, whatever happened above, unless it panicked: then `member` left.
+        member.arrive();
         let order = self.rest_order.get_or_init(|| {
             let mut order: Vec<usize> = (0..self.pids.len()).collect();
             order.sort_by_key(|&i| std::cmp::Reverse(self.head_sockets[i].load(Ordering::Relaxed)));
@@ -237,6 +281,8 @@ impl Scan<'_> {
         link: &mut [u8],
         tx: &mpsc::Sender<Report>,
     ) -> std::io::Result<(usize, u32)> {
+        #[cfg(test)]
+        assert_ne!(pid, tests::PANICS, "a scanner fails, as a bug would make it");
         let fd_dir = self.proc_root.join(pid.to_string()).join("fd");
         let dir = File::open(&fd_dir)?;
         let mut fds = Vec::new();
@@ -288,6 +334,69 @@ impl Scan<'_> {
             let _ = tx.send(Report::Sockets(pid, fds));
         }
         Ok((found, end))
+    }
+}
+
+/// Where the scanning threads wait for each other between the heads and the rests. Unlike
+/// `std::sync::Barrier`, it also counts the threads that will never arrive (one that panicked, or
+/// could not be started) as they leave, so that the others do not wait for them forever: the rests
+/// are then read by the threads that remain (a process whose head was lost is read whole).
+struct Rendezvous {
+    /// Threads that have neither arrived nor left.
+    expected: Mutex<usize>,
+    all_in: Condvar,
+}
+
+impl Rendezvous {
+    fn new(threads: usize) -> Rendezvous {
+        Rendezvous {
+            expected: Mutex::new(threads),
+            all_in: Condvar::new(),
+        }
+    }
+
+    /// One thread will never arrive.
+    fn leave(&self) {
+        drop(self.depart());
+    }
+
+    /// Arrives, and waits until every other thread has arrived or left.
+    fn arrive(&self) {
+        let expected = self.depart();
+        drop(
+            self.all_in
+                .wait_while(expected, |n| *n > 0)
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+    }
+
+    /// One thread fewer to wait for (the last one wakes those waiting); the count stays locked.
+    fn depart(&self) -> MutexGuard<'_, usize> {
+        let mut expected = self.expected.lock().unwrap_or_else(PoisonError::into_inner);
+        *expected = expected.saturating_sub(1);
+        if *expected == 0 {
+            self.all_in.notify_all();
+        }
+        expected
+    }
+}
+
+/// A scanning thread's place at the [`Rendezvous`]: given up when dropped before it arrived.
+struct Member<'r>(Option<&'r Rendezvous>);
+
+impl Member<'_> {
+    fn arrive(mut self) {
+        if let Some(r) = self.0.take() {
+            r.arrive();
+        }
+    }
+}
+
+impl Drop for Member<'_> {
+    fn drop(&mut self) {
+        if let Some(r) = self.0.take() {
+            r.leave();
+        }
     }
 }
 
@@ -490,6 +599,46 @@ mod tests {
             assert_eq!(found.owners.unresolved, 1, "inode 333 is held by no process");
             assert_eq!(found.gaps.len(), 1);
         }
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    /// Above Linux's `PID_MAX_LIMIT` (4,194,304), so never a real process: a scanner that reads it
+    /// panics ([`Scan::process`]), as a bug would make it.
+    pub(super) const PANICS: u32 = 9_999_999;
+
+    /// A scanner that fails before the others are done with the heads neither hangs the scan (they
+    /// used to wait for it forever) nor loses the other processes: the threads that remain read them,
+    /// and the report says that scanners failed.
+    #[test]
+    fn a_failing_scanner_ends_the_scan_without_hanging() {
+        let root = fake_proc("failing", &[(5, "socket:[111]"), (500, "socket:[222]")]);
+        std::fs::create_dir_all(root.join(format!("{PANICS}/fd"))).unwrap();
+        let state = KernelState::Listen;
+        let evidence = HostEvidence {
+            sockets: vec![socket(state, 111), socket(state, 222), socket(state, 333)],
+            ..HostEvidence::default()
+        };
+        let (tx, rx) = mpsc::channel();
+        let scanned = root.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(scan_with::<()>(3, &scanned, None, &[state], || Ok(evidence)));
+        });
+        let found = rx
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("the scan hung")
+            .unwrap();
+        let fds: Vec<Vec<u32>> = found
+            .sockets
+            .iter()
+            .map(|s| s.owners.iter().map(|o| o.fd).collect())
+            .collect();
+        assert_eq!(fds, [vec![5], vec![500], vec![]]);
+        // The head and the rest of the failing process each killed the thread that read them.
+        let why: Vec<&str> = found.gaps.iter().map(|g| g.why.as_str()).collect();
+        assert!(
+            why.iter().any(|w| w.starts_with("2 of 3 threads scanning")),
+            "{why:?}"
+        );
         std::fs::remove_dir_all(&root).unwrap();
     }
 

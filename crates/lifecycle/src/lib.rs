@@ -3,6 +3,7 @@
 //! Feed observed segments with [`tracker::Tracker::handle_segment`], advance time with
 //! [`tracker::Tracker::handle_timeout`], and collect ended connections with
 //! [`tracker::Tracker::poll_event`]. Nothing here reads a clock, opens a file or spawns a thread.
+#![forbid(unsafe_code)]
 
 pub mod connection;
 pub mod ending;

@@ -75,8 +75,13 @@ impl ResetEvidence {
         let mut genuine = false;
         if self.sent_after > 0 {
             forged = true;
+            let segments = if self.sent_after == 1 {
+                "segment"
+            } else {
+                "segments"
+            };
             reasons.push(format!(
-                "the {side} went on sending after it ({} segments)",
+                "the {side} went on sending after it ({} {segments})",
                 self.sent_after
             ));
         }

@@ -25,6 +25,7 @@
 //! Measured (before tunnels) on `corpus/mix.pcap` (Ethernet, 7576 frames, release build, shared 2-core machine, so
 //! noisy): 80–150 ns per frame for [`decode`], against 150–170 ns for `etherparse` 0.19
 //! `SlicedPacket::from_ethernet` plus the same field extraction.
+#![forbid(unsafe_code)]
 
 mod bytes;
 mod decoder;

@@ -2,6 +2,7 @@
 //!
 //! Renderers take what the lifecycle core and the host produce (records, counters) and never touch a
 //! tracker or a socket: adding an output never changes the engine (ripgrep's `Sink` seam).
+#![forbid(unsafe_code)]
 
 pub mod connections;
 pub mod events;

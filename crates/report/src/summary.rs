@@ -135,15 +135,34 @@ impl Summary {
             ),
             _ => String::new(),
         };
-        writeln!(
-            out,
-            "{} TCP connections in {} TCP segments{span}",
-            self.total, facts.tcp_segments
-        )?;
-        writeln!(out)?;
-        self.write_causes(out)?;
-        self.write_problems(out)?;
-        self.resets.write(out)?;
+        if self.total > 0 {
+            writeln!(
+                out,
+                "{} TCP connections in {} TCP segments{span}",
+                self.total, facts.tcp_segments
+            )?;
+            writeln!(out)?;
+            self.write_causes(out)?;
+            self.write_problems(out)?;
+            self.resets.write(out)?;
+        } else if facts.tcp_segments == 0 {
+            // Nothing to sort by cause and no problem to tell ("none" would suggest clean TCP): what
+            // was there instead is in the facts below.
+            writeln!(
+                out,
+                "No TCP connection: {} frames{span}, none of them TCP",
+                facts.frames
+            )?;
+            writeln!(out)?;
+        } else {
+            // Every segment the tracker sees opens or continues a connection.
+            writeln!(
+                out,
+                "No TCP connection matched the filter: {} TCP segments{span}",
+                facts.tcp_segments
+            )?;
+            writeln!(out)?;
+        }
         write_facts(out, facts, self.anomalies)?;
         if self.one_sided > 0 {
             writeln!(
@@ -157,9 +176,6 @@ impl Summary {
 
     fn write_causes(&self, out: &mut impl Write) -> io::Result<()> {
         writeln!(out, "Connections by cause")?;
-        if self.total == 0 {
-            writeln!(out, "  (no TCP connection in the input)")?;
-        }
         for (cause, n) in &self.by_cause {
             let note = match cause {
                 Cause::Graceful => format!(
@@ -175,9 +191,6 @@ impl Summary {
 
     fn write_problems(&self, out: &mut impl Write) -> io::Result<()> {
         let problems: Vec<_> = self.by_cause.iter().filter(|(c, _)| c.is_problem()).collect();
-        if self.total == 0 {
-            return Ok(());
-        }
         if problems.is_empty() {
             writeln!(
                 out,
@@ -365,4 +378,43 @@ fn example(r: &ConnectionRecord, cx: &Context) -> String {
         r.client_state,
         r.server_state
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn render(facts: &CaptureFacts) -> String {
+        let mut out = Vec::new();
+        Summary::default().write(&mut out, facts).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    /// With no connection there is nothing to sort by cause and no problem to tell: the summary says
+    /// that there was no TCP and why, never "Problems: none" (which would suggest clean connections).
+    #[test]
+    fn without_connections_it_says_there_was_no_tcp() {
+        let facts = CaptureFacts {
+            inputs: vec!["udp.pcap".into()],
+            frames: 3,
+            ..CaptureFacts::default()
+        };
+        let text = render(&facts);
+        assert!(
+            text.starts_with(
+                "tcpdoctor analyze udp.pcap\nNo TCP connection: 3 frames, none of them TCP\n\nCapture\n"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("Problems") && !text.contains("by cause"), "{text}");
+        let filtered = render(&CaptureFacts {
+            frames: 570,
+            tcp_segments: 570,
+            ..facts
+        });
+        assert!(
+            filtered.contains("\nNo TCP connection matched the filter: 570 TCP segments\n"),
+            "{filtered}"
+        );
+    }
 }

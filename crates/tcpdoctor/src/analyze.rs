@@ -4,22 +4,21 @@
 //! grows with the connections open at once, not with the file. Several inputs are read in order through
 //! one tracker, as if they were one capture split in pieces (tcpdump `-C`/`-G` rotation).
 
-use crate::filter::Filter;
+use crate::filter::FilterArgs;
 use crate::output::Format;
 use crate::pipeline::Pipeline;
+use crate::seconds;
 use crate::signals::Stop;
 use anyhow::{Context as _, Result};
 use capture::CaptureError;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use ipnet::IpNet;
 use lifecycle::Config;
 use packet::DecoderConfig;
 use std::io::{self, IsTerminal, Write};
-use std::net::IpAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
-const SECOND: u64 = 1_000_000_000;
 /// Inputs smaller than this finish before a progress bar would be of use.
 const PROGRESS_MIN_BYTES: u64 = 64 << 20;
 
@@ -53,30 +52,6 @@ pub struct OutputArgs {
     /// A Zeek-style conn.log (TSV with header lines).
     #[arg(long, group = "format")]
     pub zeek: bool,
-}
-
-/// tcpdump's `host`, `port` and `net` (shared by `analyze` and `capture`).
-#[derive(Args, Debug)]
-pub struct FilterArgs {
-    /// Only segments from or to this address (repeatable: any of them).
-    #[arg(long, value_name = "ADDR")]
-    pub host: Vec<IpAddr>,
-    /// Only segments from or to this port (repeatable).
-    #[arg(long, value_name = "PORT")]
-    pub port: Vec<u16>,
-    /// Only segments from or to this network, CIDR notation (repeatable).
-    #[arg(long, value_name = "CIDR")]
-    pub net: Vec<IpNet>,
-}
-
-impl FilterArgs {
-    pub fn filter(&self) -> Filter {
-        Filter {
-            hosts: self.host.clone(),
-            ports: self.port.clone(),
-            nets: self.net.clone(),
-        }
-    }
 }
 
 impl OutputArgs {
@@ -119,11 +94,13 @@ impl DecodeArgs {
 #[derive(Args, Debug)]
 pub struct TrackerArgs {
     /// Seconds an active closer holds TIME-WAIT (Linux: 60).
-    #[arg(long, value_name = "SECS", default_value_t = 60)]
-    pub time_wait: u64,
+    #[arg(long, value_name = "SECS", default_value = "60",
+          value_parser = seconds::parse, allow_negative_numbers = true)]
+    pub time_wait: Duration,
     /// Seconds without a segment after which a connection ends as idle.
-    #[arg(long, value_name = "SECS", default_value_t = 300)]
-    pub idle_timeout: u64,
+    #[arg(long, value_name = "SECS", default_value = "300",
+          value_parser = seconds::parse, allow_negative_numbers = true)]
+    pub idle_timeout: Duration,
     /// Most connections tracked at once (about 1.5 KB each); the least recently active is evicted beyond
     /// it, and counted in the summary.
     #[arg(long, value_name = "N", default_value_t = 500_000)]
@@ -133,15 +110,20 @@ pub struct TrackerArgs {
 impl TrackerArgs {
     pub fn config(&self) -> Config {
         Config {
-            time_wait: self.time_wait.saturating_mul(SECOND),
-            idle_timeout: self.idle_timeout.saturating_mul(SECOND),
+            time_wait: nanos(self.time_wait),
+            idle_timeout: nanos(self.idle_timeout),
             max_connections: self.max_connections,
             ..Config::default()
         }
     }
 }
 
-/// Runs the analysis; returns the process exit code (2 when an input was damaged or unreadable).
+/// The tracker counts time in nanoseconds; [`seconds::MAX`] keeps every flag's value far inside a `u64`.
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// Runs the analysis; returns the process exit code ([`exit_code`]).
 pub fn run(args: &AnalyzeArgs) -> Result<i32> {
     let out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
     let mut pipeline = Pipeline::new(
@@ -166,14 +148,33 @@ pub fn run(args: &AnalyzeArgs) -> Result<i32> {
             errors.push(e);
         }
     }
-    pipeline.finish()?;
+    // A report of inputs of which not one frame could be read would only dress the error up as an
+    // empty capture: then the error lines are the whole output. After some frames, the report of what
+    // was read before the failure comes first.
+    if errors.is_empty() || pipeline.facts.frames > 0 {
+        pipeline.finish()?;
+    }
     for e in &errors {
         eprintln!("tcpdoctor: {}", report::safe::terminal(&e.to_string()));
     }
     if stop.requested() {
         eprintln!("tcpdoctor: interrupted: the connections read until then are reported");
     }
-    Ok(if errors.is_empty() { 0 } else { 2 })
+    Ok(exit_code(&errors))
+}
+
+/// The exit status for the inputs' errors, as the README says: 1 for an input that could not be
+/// opened or read (I/O, permissions: the run failed, whatever the others held), else 2 for one that is
+/// not a capture or is damaged (bad input), 0 without errors.
+fn exit_code(errors: &[CaptureError]) -> i32 {
+    let io = |e: &CaptureError| matches!(e, CaptureError::Open { .. } | CaptureError::Io { .. });
+    if errors.iter().any(io) {
+        1
+    } else if errors.is_empty() {
+        0
+    } else {
+        2
+    }
 }
 
 /// Reads one input to its end; the outer error is an output failure, the inner one the input's.

@@ -2,9 +2,11 @@
 //! same pipeline and outputs as `analyze`, printed when the capture ends (or as each connection ends,
 //! with `--follow`).
 
-use crate::analyze::{DecodeArgs, FilterArgs, OutputArgs, TrackerArgs};
+use crate::analyze::{DecodeArgs, OutputArgs, TrackerArgs};
+use crate::filter::FilterArgs;
 use crate::output::wall_clock;
 use crate::pipeline::Pipeline;
+use crate::seconds;
 use crate::signals::Stop;
 use anyhow::{Context, Result};
 use capture::PcapWriter;
@@ -25,8 +27,9 @@ pub struct CaptureArgs {
     #[arg(short = 'i', long = "interface", value_name = "IFACE", default_value = "any")]
     pub iface: String,
     /// Stop after this many seconds.
-    #[arg(long, value_name = "SECS")]
-    pub duration: Option<f64>,
+    #[arg(long, value_name = "SECS",
+          value_parser = seconds::parse, allow_negative_numbers = true)]
+    pub duration: Option<Duration>,
     /// Stop after this many TCP frames (as with tcpdump -c).
     #[arg(short = 'c', long, value_name = "N")]
     pub count: Option<u64>,
@@ -65,9 +68,13 @@ pub fn run(args: &CaptureArgs) -> Result<i32> {
         }
         None => None,
     };
+    // As tcpdump's, the line a script waits for before it makes traffic: the socket is bound and its
+    // ring takes every packet from here on.
     eprintln!(
-        "tcpdoctor: capturing TCP on {} ({} MiB ring), Ctrl-C to stop",
+        "tcpdoctor: listening on {} for TCP, link-type {}, snapshot length {SNAPLEN} bytes, {} MiB \
+         ring; Ctrl-C to stop",
         report::safe::terminal(&args.iface),
+        packet::LinkType(LINK_TYPE).name().unwrap_or_default(),
         live.buffer_bytes() >> 20
     );
     let out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
@@ -83,9 +90,7 @@ pub fn run(args: &CaptureArgs) -> Result<i32> {
         .facts
         .inputs
         .push(format!("live capture on {}", args.iface));
-    let deadline = args
-        .duration
-        .map(|s| Instant::now() + Duration::from_secs_f64(s.max(0.0)));
+    let deadline = args.duration.map(|d| Instant::now() + d);
     let mut frames = 0u64;
     let more = |frames: u64| args.count.is_none_or(|c| frames < c);
     while !stop.requested() && deadline.is_none_or(|d| Instant::now() < d) && more(frames) {

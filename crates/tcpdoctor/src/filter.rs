@@ -2,11 +2,37 @@
 //!
 //! As in tcpdump, `host H` matches a segment from or to H, `port P` a segment with P as source or
 //! destination port, `net N` one whose source or destination is inside N. Repeating a flag means any of
-//! those values; different flags must all match (tcpdump's `host A and port P`).
+//! those values; different flags must all match (tcpdump's `host A and port P`). `analyze`, `capture`
+//! and `trace` take the same flags, from [`FilterArgs`].
 
+use clap::Args;
 use ipnet::IpNet;
 use lifecycle::Segment;
 use std::net::IpAddr;
+
+/// tcpdump's `host`, `port` and `net`, on the command line of every command that filters traffic.
+#[derive(Args, Debug)]
+pub struct FilterArgs {
+    /// Only traffic from or to this address (repeatable: any of them).
+    #[arg(long, value_name = "ADDR")]
+    pub host: Vec<IpAddr>,
+    /// Only traffic from or to this port (repeatable).
+    #[arg(long, value_name = "PORT")]
+    pub port: Vec<u16>,
+    /// Only traffic from or to this network, CIDR notation (repeatable).
+    #[arg(long, value_name = "CIDR")]
+    pub net: Vec<IpNet>,
+}
+
+impl FilterArgs {
+    pub fn filter(&self) -> Filter {
+        Filter {
+            hosts: self.host.clone(),
+            ports: self.port.clone(),
+            nets: self.net.clone(),
+        }
+    }
+}
 
 #[derive(Clone, Debug, Default)]
 pub struct Filter {

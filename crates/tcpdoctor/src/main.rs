@@ -7,6 +7,7 @@ mod capture_cmd;
 mod filter;
 mod output;
 mod pipeline;
+mod seconds;
 mod signals;
 mod status;
 #[cfg(target_os = "linux")]
@@ -45,7 +46,14 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if e.use_stderr() => {
+            eprintln!("tcpdoctor: {}", report::safe::terminal(&one_line(&e)));
+            return ExitCode::from(2);
+        }
+        Err(e) => e.exit(), // --help, --version: on stdout, exit 0
+    };
     let result = match &cli.command {
         Some(Command::Analyze(args)) => analyze::run(args),
         #[cfg(target_os = "linux")]
@@ -65,10 +73,59 @@ fn main() -> ExitCode {
     }
 }
 
+/// A usage error in one line, as every other error: clap's message, its continuation lines joined
+/// (the missing arguments), and its tip if it has one ("a similar argument exists: '--json'"); not the
+/// usage and the pointer to --help that clap adds in paragraphs of their own.
+fn one_line(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let mut paragraphs = text
+        .split("\n\n")
+        .map(|p| p.lines().map(str::trim).collect::<Vec<_>>().join(" "));
+    let first = paragraphs.next().unwrap_or_default();
+    let mut line = first.strip_prefix("error: ").unwrap_or(&first).to_string();
+    for tip in paragraphs.filter(|p| p.starts_with("tip: ")) {
+        line.push_str(&format!(" ({tip})"));
+    }
+    line
+}
+
 /// A reader that went away (`tcpdoctor ... | head`) is not an error.
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
         c.downcast_ref::<io::Error>()
             .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory as _;
+
+    /// clap checks the definition (names, groups, conflicts, defaults that parse) only when asked, or
+    /// at run time in debug builds when a command line reaches the faulty part.
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn usage_errors_fit_on_one_line() {
+        let line = |args: &[&str]| match Cli::try_parse_from(args) {
+            Ok(_) => panic!("{args:?} parsed"),
+            Err(e) => one_line(&e),
+        };
+        assert_eq!(
+            line(&["tcpdoctor", "analyze"]),
+            "the following required arguments were not provided: <FILE>..."
+        );
+        assert_eq!(
+            line(&["tcpdoctor", "status", "--watch", "inf"]),
+            "invalid value 'inf' for '--watch <SECS>': more than 315360000 seconds (10 years)"
+        );
+        assert_eq!(
+            line(&["tcpdoctor", "--jsn"]),
+            "unexpected argument '--jsn' found (tip: a similar argument exists: '--json')"
+        );
+    }
 }

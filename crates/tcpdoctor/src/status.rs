@@ -1,11 +1,16 @@
 //! `tcpdoctor status` (and `tcpdoctor` with no arguments): snapshot the host, diagnose, render.
 
+use crate::seconds;
 use anyhow::Context as _;
 use lifecycle::kernel::{Diagnosis, KernelState};
 use report::status::StatusContext;
 use std::io::{IsTerminal as _, Write as _};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
+
+/// The shortest `--watch` interval, so that `--watch 0` refreshes fast without spinning on the socket
+/// table.
+const MIN_WATCH: Duration = Duration::from_millis(100);
 
 /// What is in each TCP state, who holds it, and what is wrong.
 #[derive(Debug, Default, clap::Args)]
@@ -14,8 +19,9 @@ pub struct StatusArgs {
     #[arg(long)]
     pub json: bool,
     /// Refresh every SECS seconds, showing changes and rates since the previous refresh.
-    #[arg(long, value_name = "SECS")]
-    pub watch: Option<f64>,
+    #[arg(long, value_name = "SECS",
+          value_parser = seconds::parse, allow_negative_numbers = true)]
+    pub watch: Option<Duration>,
     /// With --watch: stop after N refreshes.
     #[arg(long, value_name = "N", requires = "watch")]
     pub count: Option<u64>,
@@ -121,11 +127,13 @@ pub fn run(args: &StatusArgs) -> anyhow::Result<()> {
         out.flush()?;
         drop(out);
         refreshes += 1;
-        let Some(secs) = args.watch else { return Ok(()) };
+        let Some(interval) = args.watch else {
+            return Ok(());
+        };
         if args.count.is_some_and(|n| refreshes >= n) {
             return Ok(());
         }
         previous = Some((diagnosis, now));
-        std::thread::sleep(Duration::from_secs_f64(secs.max(0.1)));
+        std::thread::sleep(interval.max(MIN_WATCH));
     }
 }

@@ -10,17 +10,17 @@
 //! TIME-WAIT mini socket takes over. Who closed first is therefore counted from ESTABLISHED →
 //! FIN-WAIT-1 (this host) and ESTABLISHED → CLOSE-WAIT (the peer).
 
-use crate::filter::Filter;
+use crate::filter::FilterArgs;
+use crate::seconds;
 use crate::signals::Stop;
 use anyhow::Context as _;
 use host::trace::{TraceOptions, Tracer};
-use ipnet::IpNet;
 use lifecycle::kernel_event::{EventKind, KernelEvent};
 use lifecycle::{Segment, State};
 use report::events::{EventSummary, TraceFacts, write_event_json, write_event_line};
 use std::collections::HashSet;
 use std::io::{BufWriter, Write as _};
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 /// Watch TCP state changes and resets as the kernel makes them.
@@ -31,20 +31,14 @@ pub struct TraceArgs {
     /// (schema tcpdoctor.trace_summary/1).
     #[arg(long)]
     pub json: bool,
-    /// Only events with this local or remote address (repeat for any of several).
-    #[arg(long)]
-    pub host: Vec<IpAddr>,
-    /// Only events with this local or remote port (repeat for any of several).
-    #[arg(long)]
-    pub port: Vec<u16>,
-    /// Only events with a local or remote address in this network (CIDR).
-    #[arg(long)]
-    pub net: Vec<IpNet>,
+    #[command(flatten)]
+    pub filter: FilterArgs,
     /// Only events raised by this process, and the later events of the connections it touched.
     #[arg(long)]
     pub pid: Vec<u32>,
     /// Stop after SECS seconds.
-    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    #[arg(long, value_name = "SECS",
+          value_parser = seconds::parse, allow_negative_numbers = true)]
     pub duration: Option<Duration>,
     /// Stop after N events (after filtering).
     #[arg(long, value_name = "N")]
@@ -115,13 +109,6 @@ impl PidFilter {
     }
 }
 
-fn parse_secs(s: &str) -> Result<Duration, String> {
-    s.parse::<f64>()
-        .ok()
-        .and_then(|v| Duration::try_from_secs_f64(v).ok())
-        .ok_or_else(|| format!("{s:?} is not a number of seconds"))
-}
-
 pub fn run(args: &TraceArgs) -> anyhow::Result<i32> {
     let limit = args.duration;
     let stop = Stop::install().context("installing signal handlers")?;
@@ -133,12 +120,11 @@ pub fn run(args: &TraceArgs) -> anyhow::Result<i32> {
     for note in tracer.notes() {
         eprintln!("tcpdoctor: note: {}", report::safe::terminal(note));
     }
+    // The line a script waits for before it makes traffic: the tracepoints are on and their buffers
+    // keep every event from here on.
+    eprintln!("tcpdoctor: listening on the kernel's TCP tracepoints; Ctrl-C to stop");
     let started = Instant::now();
-    let filter = Filter {
-        hosts: args.host.clone(),
-        ports: args.port.clone(),
-        nets: args.net.clone(),
-    };
+    let filter = args.filter.filter();
     let mut pids = PidFilter {
         pids: args.pid.clone(),
         tracked: HashSet::new(),

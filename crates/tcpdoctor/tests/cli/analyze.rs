@@ -189,18 +189,106 @@ fn truncated_capture_reports_what_came_before_then_the_offset() {
     assert!(json_lines(&stdout(&out)).len() > 10);
 }
 
+/// Nothing read, nothing reported: a missing file (I/O: exit 1) or a file that is no capture (bad
+/// input: exit 2) gives its one error line and no report (which would pass the error off as an empty
+/// capture), in every format.
 #[test]
-fn not_a_capture_is_a_clear_error() {
+fn an_input_never_read_gives_only_its_error() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("notes.txt");
-    std::fs::write(&path, "#!/bin/sh\necho this is not a capture\n").unwrap();
-    let out = tcpdoctor(&["analyze", path.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(2));
+    let notes = dir.path().join("notes.txt");
+    std::fs::write(&notes, "#!/bin/sh\necho this is not a capture\n").unwrap();
+    let missing = dir.path().join("nope.pcap");
+    let (notes, missing) = (notes.to_str().unwrap(), missing.to_str().unwrap());
+    for (path, code, needle) in [
+        (missing, 1, "nope.pcap: cannot open: "),
+        (notes, 2, "notes.txt: not a capture file"),
+    ] {
+        for format in ["--no-progress", "--json", "--connections", "--zeek"] {
+            let out = tcpdoctor(&["analyze", format, path]);
+            assert_eq!(out.status.code(), Some(code), "{format} {path}");
+            assert_eq!(stdout(&out), "", "{format} {path}");
+            let err = stderr(&out);
+            assert_eq!(err.lines().count(), 1, "{format} {path}: {err}");
+            assert!(err.starts_with("tcpdoctor: ") && err.contains(needle), "{err}");
+        }
+    }
+    // Several inputs and not one frame: each error, still no report; the I/O failure sets the status.
+    let both = tcpdoctor(&["analyze", notes, missing]);
+    assert_eq!(both.status.code(), Some(1));
+    assert_eq!(stdout(&both), "");
+    assert_eq!(stderr(&both).lines().count(), 2, "{}", stderr(&both));
+}
+
+/// Once frames were read, the report of what they held comes first, then the error.
+#[test]
+fn a_partial_report_comes_only_after_frames_were_read() {
+    let out = tcpdoctor(&["analyze", &corpus("scenarios.pcap"), "/nonexistent/x.pcap"]);
+    assert_eq!(out.status.code(), Some(1));
+    let s = stdout(&out);
+    assert!(s.contains("\n66 TCP connections in 570 TCP segments"), "{s}");
+    assert!(
+        s.contains("  input error: /nonexistent/x.pcap: cannot open: "),
+        "{s}"
+    );
     let err = stderr(&out);
-    assert!(err.contains("notes.txt: not a capture file"), "{err}");
-    let missing = tcpdoctor(&["analyze", "/nonexistent/x.pcap"]);
-    assert_eq!(missing.status.code(), Some(2));
-    assert!(stderr(&missing).contains("/nonexistent/x.pcap"));
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("tcpdoctor: /nonexistent/x.pcap: cannot open: "),
+        "{err}"
+    );
+}
+
+/// A raw-IP pcap of one UDP datagram: frames, none of them TCP.
+fn udp_only_pcap(path: &std::path::Path) {
+    let mut ip = [0u8; 28];
+    ip[0] = 0x45; // IPv4, 20-byte header
+    ip[2..4].copy_from_slice(&28u16.to_be_bytes());
+    ip[8] = 64; // TTL
+    ip[9] = 17; // UDP
+    ip[12..16].copy_from_slice(&[10, 0, 0, 1]);
+    ip[16..20].copy_from_slice(&[10, 0, 0, 2]);
+    ip[20..22].copy_from_slice(&5353u16.to_be_bytes());
+    ip[22..24].copy_from_slice(&53u16.to_be_bytes());
+    ip[24..26].copy_from_slice(&8u16.to_be_bytes());
+    let mut pcap = Vec::new();
+    for word in [
+        0xa1b2_c3d4u32,
+        0x0004_0002,
+        0,
+        0,
+        65_535,
+        101,
+        1_700_000_000,
+        0,
+        28,
+        28,
+    ] {
+        pcap.extend_from_slice(&word.to_le_bytes());
+    }
+    pcap.extend_from_slice(&ip);
+    std::fs::write(path, pcap).unwrap();
+}
+
+/// Without a connection the summary says there was no TCP, and why; it does not call the capture
+/// clean ("Problems: none").
+#[test]
+fn a_capture_without_tcp_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let udp = dir.path().join("udp.pcap");
+    udp_only_pcap(&udp);
+    let out = tcpdoctor(&["analyze", udp.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let s = stdout(&out);
+    assert!(s.contains("\nNo TCP connection: 1 frames"), "{s}");
+    assert!(s.contains(", none of them TCP\n"), "{s}");
+    assert!(s.contains("frames without one: not TCP 1"), "{s}");
+    assert!(!s.contains("Problems") && !s.contains("by cause"), "{s}");
+    let filtered = tcpdoctor(&["analyze", "--port", "1", &corpus("scenarios.pcap")]);
+    let s = stdout(&filtered);
+    assert!(
+        s.contains("\nNo TCP connection matched the filter: 570 TCP segments over 17.436 s"),
+        "{s}"
+    );
 }
 
 #[test]

@@ -1,17 +1,16 @@
 //! `tcpdoctor capture` on a namespace's loopback, against the ground truth of the traffic made there and
 //! against `analyze` of the same traffic captured by tcpdump. Needs root (skips, saying so, without).
 
-use super::live::{Netns, is_root, signal, wait_bounded};
-use super::{json_lines_by_client, stdout, tcpdoctor};
+use super::live::{LISTENING, Netns, is_root, signal, wait_bounded, wait_for_line};
+use super::{json_lines_by_client, stderr, stdout, tcpdoctor};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Child, ChildStderr, Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-/// Starts `tcpdoctor capture ARGS` inside `ns` and waits for its "capturing" line on stderr; returns the
-/// child and the rest of its stderr.
-fn start_capture(ns: &Netns, args: &[&str]) -> (Child, BufReader<ChildStderr>) {
+/// Starts `tcpdoctor capture ARGS` inside `ns` and waits until it says it is listening.
+fn start_capture(ns: &Netns, args: &[&str]) -> Child {
     let mut argv = vec![env!("CARGO_BIN_EXE_tcpdoctor"), "capture"];
     argv.extend_from_slice(args);
     let mut cap = ns
@@ -20,11 +19,9 @@ fn start_capture(ns: &Netns, args: &[&str]) -> (Child, BufReader<ChildStderr>) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut err = BufReader::new(cap.stderr.take().unwrap());
-    let mut line = String::new();
-    err.read_line(&mut line).unwrap();
-    assert!(line.contains("capturing TCP on lo"), "{line}");
-    (cap, err)
+    let said = wait_for_line(&mut cap, LISTENING, Duration::from_secs(10));
+    assert!(said.contains("listening on lo for TCP"), "{said}");
+    cap
 }
 
 #[test]
@@ -37,25 +34,8 @@ fn live_capture_agrees_with_the_truth_and_with_analyze() {
     let ours = dir.path().join("ours.pcap");
     let theirs = dir.path().join("tcpdump.pcap");
     let ns = Netns::new("capture");
-    let (cap, mut err) = start_capture(&ns, &["-i", "lo", "--json", "-w", ours.to_str().unwrap()]);
-    let tcpdump = ns
-        .cmd(&[
-            "tcpdump",
-            "-i",
-            "lo",
-            "-s",
-            "0",
-            "--immediate-mode",
-            "-U",
-            "-w",
-            theirs.to_str().unwrap(),
-            "tcp",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(1500)); // tcpdump opens its socket asynchronously
+    let cap = start_capture(&ns, &["-i", "lo", "--json", "-w", ours.to_str().unwrap()]);
+    let tcpdump = crate::live::tcpdump(&ns, "lo", &theirs, &["tcp"]);
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cli/seed_traffic.py");
     let mut traffic = ns
         .cmd(&["python3", script.to_str().unwrap()])
@@ -76,8 +56,7 @@ fn live_capture_agrees_with_the_truth_and_with_analyze() {
     signal(&cap, "-INT");
     let out = wait_bounded(cap, Duration::from_secs(10));
     let _ = wait_bounded(tcpdump, Duration::from_secs(10));
-    let mut rest = String::new();
-    std::io::Read::read_to_string(&mut err, &mut rest).unwrap();
+    let rest = stderr(&out);
     drop(traffic.stdin.take().unwrap().flush());
     let _ = wait_bounded(traffic, Duration::from_secs(10));
     assert!(out.status.success(), "{rest}");
@@ -140,7 +119,7 @@ fn capture_stops_cleanly_on_sigterm_and_sighup() {
     }
     for sig in ["-TERM", "-HUP"] {
         let ns = Netns::new("signal");
-        let (cap, _err) = start_capture(&ns, &["-i", "lo"]);
+        let cap = start_capture(&ns, &["-i", "lo"]);
         signal(&cap, sig);
         let out = wait_bounded(cap, Duration::from_secs(10));
         assert!(out.status.success(), "{sig}: {:?}", out.status);
@@ -158,7 +137,7 @@ fn follow_prints_each_connection_as_it_ends_then_the_summary() {
         return;
     }
     let ns = Netns::new("follow");
-    let (mut cap, _err) = start_capture(&ns, &["-i", "lo", "--follow", "--port", "47321"]);
+    let mut cap = start_capture(&ns, &["-i", "lo", "--follow", "--port", "47321"]);
     let mut out = BufReader::new(cap.stdout.take().unwrap());
     let refused = "import socket\ntry: socket.create_connection(('127.0.0.1', 47321), timeout=5)\nexcept OSError: pass\n";
     assert!(ns.cmd(&["python3", "-c", refused]).status().unwrap().success());

@@ -1,7 +1,9 @@
 //! What the live-host tests share: root detection, a network namespace that removes itself, and bounded
-//! waits for the processes a test starts.
+//! waits for the processes a test starts and for the line that says they are receiving.
 
+use std::io::Read as _;
 use std::process::{Child, Command, Output};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 /// Whether this process runs as root (the live tests need it; without it they skip, saying so).
@@ -73,4 +75,72 @@ pub fn wait_bounded(mut child: Child, limit: Duration) -> Output {
         std::thread::sleep(Duration::from_millis(20));
     }
     child.wait_with_output().unwrap()
+}
+
+/// The line `tcpdoctor capture` and `trace` (and tcpdump) print on stderr once they receive.
+pub const LISTENING: &str = "listening on ";
+
+/// Waits (at most `limit`) until a child of this test prints a line containing `needle` on its piped
+/// stderr, and returns what it printed up to there. Stderr is read a byte at a time, then given back
+/// to the child: nothing after the line is lost in a buffer, [`wait_bounded`] gets the rest, and the
+/// child never writes into a closed pipe. A child that ends first, or overstays, fails the test.
+pub fn wait_for_line(child: &mut Child, needle: &str, limit: Duration) -> String {
+    let mut err = child.stderr.take().expect("stderr piped");
+    let wanted = needle.to_string();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let (mut seen, mut line_start, mut byte) = (Vec::new(), 0, [0u8]);
+        let found = loop {
+            if err.read(&mut byte).unwrap_or(0) == 0 {
+                break false;
+            }
+            seen.push(byte[0]);
+            if byte[0] == b'\n' {
+                if String::from_utf8_lossy(&seen[line_start..]).contains(&wanted) {
+                    break true;
+                }
+                line_start = seen.len();
+            }
+        };
+        let _ = tx.send((found, String::from_utf8_lossy(&seen).into_owned(), err));
+    });
+    match rx.recv_timeout(limit) {
+        Ok((true, seen, err)) => {
+            child.stderr = Some(err);
+            seen
+        }
+        Ok((false, seen, _)) => panic!("process {} ended before {needle:?}: {seen}", child.id()),
+        Err(_) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("process {} did not say {needle:?} within {limit:?}", child.id());
+        }
+    }
+}
+
+/// tcpdump writing everything on `iface` in `ns` (`filter`: a tcpdump expression, as words) to `out`,
+/// started and listening: packet by packet (`-U`, `--immediate-mode`: what it captured is in the file
+/// when it is stopped with SIGINT).
+pub fn tcpdump(ns: &Netns, iface: &str, out: &std::path::Path, filter: &[&str]) -> Child {
+    let mut argv = vec![
+        "tcpdump",
+        "-n",
+        "-i",
+        iface,
+        "-s",
+        "0",
+        "--immediate-mode",
+        "-U",
+        "-w",
+        out.to_str().unwrap(),
+    ];
+    argv.extend_from_slice(filter);
+    let mut child = ns
+        .cmd(&argv)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_line(&mut child, LISTENING, Duration::from_secs(10));
+    child
 }

@@ -8,6 +8,8 @@ mod capture;
 #[cfg(target_os = "linux")]
 mod damaged;
 #[cfg(target_os = "linux")]
+mod flags;
+#[cfg(target_os = "linux")]
 mod floods;
 #[cfg(target_os = "linux")]
 mod generate;
@@ -19,6 +21,8 @@ mod output_safety;
 mod privileges;
 #[cfg(target_os = "linux")]
 mod real_world;
+#[cfg(target_os = "linux")]
+mod resets;
 #[cfg(target_os = "linux")]
 mod signals;
 mod status;

@@ -96,7 +96,7 @@ fn a_capture_file_name_with_an_escape_sequence_is_shown_escaped() {
 
     let run = run_bounded(&["analyze", missing.to_str().unwrap()], None, LIMIT);
     assert_clean(&run, "missing", false);
-    assert_eq!(run.code, Some(2));
+    assert_eq!(run.code, Some(1));
     assert!(
         run.stderr.contains(&format!("{}: cannot open", shown(&missing))),
         "{}",

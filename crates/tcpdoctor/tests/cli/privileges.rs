@@ -4,8 +4,7 @@
 //! non-root user. Needs root to drop privileges (skips, saying so, without).
 
 use super::generate::{Run, run_command};
-use super::live::{Netns, is_root};
-use std::io::{BufRead, BufReader};
+use super::live::{LISTENING, Netns, is_root, wait_for_line};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -179,20 +178,21 @@ fn capture_works_as_nobody_with_only_cap_net_raw() {
     let mut cap = as_nobody(Some(&ns), bin, &["capture", "-i", "lo", "--duration", "3"])
         .spawn()
         .unwrap();
-    let mut err = BufReader::new(cap.stderr.take().unwrap());
-    let mut first = String::new();
-    err.read_line(&mut first).unwrap();
+    let first = wait_for_line(&mut cap, LISTENING, LIMIT);
     assert!(
-        first.contains("capturing TCP on lo"),
+        first.starts_with("tcpdoctor: listening on lo for TCP"),
         "as nobody with cap_net_raw: {first}"
     );
     // One refused connection on the namespace's loopback (made as root: who makes it does not matter).
     let refused = "import socket\ntry: socket.create_connection(('127.0.0.1', 9), timeout=5)\nexcept ConnectionRefusedError: pass\n";
     assert!(ns.cmd(&["python3", "-c", refused]).status().unwrap().success());
     let out = super::live::wait_bounded(cap, Duration::from_secs(20));
-    let mut rest = String::new();
-    std::io::Read::read_to_string(&mut err, &mut rest).unwrap();
-    assert!(out.status.success(), "{:?}: {rest}", out.status);
+    assert!(
+        out.status.success(),
+        "{:?}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
     let summary = String::from_utf8(out.stdout).unwrap();
     assert!(
         summary.contains("tcpdoctor analyze live capture on lo"),

@@ -5,12 +5,12 @@
 //! client's side, where the router's resets arrive with TTL 64 and the server's segments with 63.
 //! Needs root (skips, saying so, without).
 
-use crate::live::{Netns, is_root, wait_bounded};
+use crate::live::{Netns, is_root, tcpdump, wait_bounded};
 use crate::{stdout, tcpdoctor};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Child, ChildStderr, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 /// The silence before each reset, in seconds.
@@ -27,7 +27,9 @@ fn topology() -> (Netns, Netns, Netns) {
     let (c, r, s) = (Netns::new("rc"), Netns::new("rr"), Netns::new("rs"));
     for (a, b, an, bn) in [(&c, &r, "c0", "r0"), (&r, &s, "r1", "s0")] {
         let ok = Command::new("ip")
-            .args(["link", "add", an, "netns", &a.0, "type", "veth", "peer", "name", bn, "netns", &b.0])
+            .args([
+                "link", "add", an, "netns", &a.0, "type", "veth", "peer", "name", bn, "netns", &b.0,
+            ])
             .status()
             .unwrap()
             .success();
@@ -57,23 +59,6 @@ fn topology() -> (Netns, Netns, Netns) {
     (c, r, s)
 }
 
-/// tcpdump on `iface` in `ns`, once it says it is listening (its stderr kept open until it stops).
-fn tcpdump(ns: &Netns, iface: &str, out: &Path) -> (Child, BufReader<ChildStderr>) {
-    let mut child = ns
-        .cmd(&["tcpdump", "-n", "--immediate-mode", "-U", "-i", iface, "-w", out.to_str().unwrap()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut err = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    while err.read_line(&mut line).unwrap() > 0 && !line.contains("listening on") {
-        line.clear();
-    }
-    assert!(line.contains("listening on"), "tcpdump: {line}");
-    (child, err)
-}
-
 #[test]
 fn forged_and_genuine_resets_after_a_silence_are_told_apart_in_both_families() {
     if !is_root() {
@@ -83,7 +68,7 @@ fn forged_and_genuine_resets_after_a_silence_are_told_apart_in_both_families() {
     let (c, r, s) = topology();
     let dir = tempfile::tempdir().unwrap();
     let pcap = dir.path().join("client-side.pcap");
-    let (cap, cap_err) = tcpdump(&c, "c0", &pcap);
+    let cap = tcpdump(&c, "c0", &pcap, &[]);
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cli/reset_traffic.py");
     let script = script.to_str().unwrap();
     let mut server = s
@@ -109,7 +94,9 @@ fn forged_and_genuine_resets_after_a_silence_are_told_apart_in_both_families() {
         assert_eq!(lines.next().unwrap().unwrap(), "armed");
         run(
             &r,
-            &format!("nft add rule inet tcpdoctor forward {family} daddr {addr} tcp dport 8081 reject with tcp reset"),
+            &format!(
+                "nft add rule inet tcpdoctor forward {family} daddr {addr} tcp dport 8081 reject with tcp reset"
+            ),
         );
         writeln!(client.stdin.take().unwrap(), "go").unwrap();
         assert_eq!(lines.next().unwrap().unwrap(), "8081 reset");
@@ -119,7 +106,6 @@ fn forged_and_genuine_resets_after_a_silence_are_told_apart_in_both_families() {
     let _ = wait_bounded(server, Duration::from_secs(30));
     crate::live::signal(&cap, "-INT");
     let _ = wait_bounded(cap, Duration::from_secs(10));
-    drop(cap_err);
 
     let out = tcpdoctor(&["analyze", "--json", pcap.to_str().unwrap()]);
     assert!(out.status.success(), "{out:?}");
@@ -136,12 +122,24 @@ fn forged_and_genuine_resets_after_a_silence_are_told_apart_in_both_families() {
             if forged { "middlebox" } else { "endpoint" },
             "{v}"
         );
-        let evidence = v["reset_evidence"][0].as_str().unwrap();
+        let reasons: Vec<&str> = v["reset_evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_str().unwrap())
+            .collect();
+        let evidence = reasons.iter().find(|r| r.starts_with("TTL")).unwrap();
         if forged {
-            assert!(evidence.starts_with("TTL 64, while the server's other"), "{evidence}");
+            assert!(
+                evidence.starts_with("TTL 64, while the server's other"),
+                "{evidence}"
+            );
             assert!(evidence.ends_with("arrive with 63"), "{evidence}");
         } else {
-            assert!(evidence.starts_with("TTL 63, as the server's other"), "{evidence}");
+            assert!(
+                evidence.starts_with("TTL 63, as the server's other"),
+                "{evidence}"
+            );
         }
         let idle = v["idle_before_reset"].as_f64().unwrap();
         assert!((1.4..3.0).contains(&idle), "idle_before_reset {idle}: {v}");
@@ -153,5 +151,8 @@ fn forged_and_genuine_resets_after_a_silence_are_told_apart_in_both_families() {
         );
         assert!(summary.contains(&line), "{summary}");
     }
-    assert!(summary.contains("4 resets: 2 sent by the endpoint named in them, 2 probably forged"), "{summary}");
+    assert!(
+        summary.contains("4 resets: 2 sent by the endpoint named in them, 2 probably forged"),
+        "{summary}"
+    );
 }

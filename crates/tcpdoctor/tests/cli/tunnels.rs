@@ -11,7 +11,7 @@
 //!   packets fragmented and their pieces sent in reverse order). tshark, an independent decoder,
 //!   must find every TCP segment in each wrapped capture, which checks the wrapping itself.
 
-use crate::live::{Netns, is_root, signal, wait_bounded};
+use crate::live::{Netns, is_root, signal, tcpdump, wait_bounded};
 use crate::{shared, stdout, tcpdoctor};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -360,41 +360,6 @@ fn every_tunnel_and_fragmented_outer_packets_give_the_connections_seen_inside() 
     assert!(stdout(&out).contains("0 TCP connections"), "{}", stdout(&out));
 }
 
-/// Starts tcpdump on `iface` in `ns`, writing `out`, and waits until it says it is listening. Its
-/// stderr comes back too, to be kept open until it stops (a closed pipe would kill it at its next
-/// message).
-fn tcpdump(
-    ns: &Netns,
-    iface: &str,
-    out: &Path,
-) -> (std::process::Child, BufReader<std::process::ChildStderr>) {
-    let mut child = ns
-        .cmd(&[
-            "tcpdump",
-            "-n",
-            "--immediate-mode",
-            "-U",
-            "-s",
-            "0",
-            "-i",
-            iface,
-            "-w",
-            out.to_str().unwrap(),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut err = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    // Bounded: tcpdump exits (EOF) if it cannot start.
-    while err.read_line(&mut line).unwrap() > 0 && !line.contains("listening on") {
-        line.clear();
-    }
-    assert!(line.contains("listening on"), "tcpdump on {iface}: {line}");
-    (child, err)
-}
-
 #[test]
 fn a_real_vxlan_with_fragmented_outer_packets_gives_the_connections_seen_inside() {
     if !is_root() {
@@ -430,8 +395,8 @@ fn a_real_vxlan_with_fragmented_outer_packets_gives_the_connections_seen_inside(
     }
     let dir = tempfile::tempdir().unwrap();
     let (under, inside) = (dir.path().join("under.pcap"), dir.path().join("inside.pcap"));
-    let cap_under = tcpdump(&a, "va", &under);
-    let cap_inside = tcpdump(&a, "vx0", &inside);
+    let cap_under = tcpdump(&a, "va", &under, &[]);
+    let cap_inside = tcpdump(&a, "vx0", &inside, &[]);
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cli/tunnel_traffic.py");
     let script = script.to_str().unwrap();
     for port in ["8080", "8081"] {
@@ -453,7 +418,7 @@ fn a_real_vxlan_with_fragmented_outer_packets_gives_the_connections_seen_inside(
         assert!(wait_bounded(server, Duration::from_secs(20)).status.success());
     }
     std::thread::sleep(Duration::from_millis(300));
-    for (cap, _stderr) in [cap_under, cap_inside] {
+    for cap in [cap_under, cap_inside] {
         signal(&cap, "-INT");
         let _ = wait_bounded(cap, Duration::from_secs(10));
     }
