@@ -144,3 +144,20 @@ pub fn tcpdump(ns: &Netns, iface: &str, out: &std::path::Path, filter: &[&str]) 
     wait_for_line(&mut child, LISTENING, Duration::from_secs(10));
     child
 }
+
+/// Stops a [`tcpdump`] writing `out` once it has caught up: its file has not grown for half a second
+/// (at most 10 s). SIGINT ends tcpdump without reading what is still queued for it, so stopping it
+/// while it lags behind (a loaded machine) would lose the last packets.
+pub fn stop_when_quiet(child: Child, out: &std::path::Path) {
+    let size = || std::fs::metadata(out).map_or(0, |m| m.len());
+    let start = Instant::now();
+    let (mut last, mut quiet) = (size(), 0);
+    while quiet < 5 && start.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(100));
+        let now = size();
+        quiet = if now == last { quiet + 1 } else { 0 };
+        last = now;
+    }
+    signal(&child, "-INT");
+    let _ = wait_bounded(child, Duration::from_secs(10));
+}

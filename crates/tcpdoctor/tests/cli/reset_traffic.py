@@ -17,6 +17,11 @@ import socket, struct, sys, threading, time
 role = sys.argv[1]
 
 
+# The connections whose client the router cut off: reset when the server ends, so that none is left
+# an orphan retransmitting its FIN into the reject rule (the kernel's orphan count is host-wide).
+held = []
+
+
 def serve(lst, gap, hard):
     s, _ = lst.accept()
     s.settimeout(30)
@@ -27,11 +32,11 @@ def serve(lst, gap, hard):
         s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         s.close()
     else:
+        held.append(s)
         try:
             s.recv(100)  # nothing comes: the router rejects the client's next write
         except OSError:
             pass
-        s.close()
 
 
 if role == "server":
@@ -51,6 +56,9 @@ if role == "server":
         serve(listeners[0], gap, True)
         threading.Thread(target=serve, args=(listeners[1], gap, False), daemon=True).start()
     sys.stdin.read()
+    for s in held:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        s.close()
 else:
     addr, gap = sys.argv[2], float(sys.argv[3])
     c = socket.create_connection((addr, 8080), timeout=30)

@@ -5,7 +5,7 @@
 //! client's side, where the router's resets arrive with TTL 64 and the server's segments with 63.
 //! Needs root (skips, saying so, without).
 
-use crate::live::{Netns, is_root, tcpdump, wait_bounded};
+use crate::live::{Netns, is_root, stop_when_quiet, tcpdump, wait_bounded};
 use crate::{stdout, tcpdoctor};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Write};
@@ -104,8 +104,7 @@ fn forged_and_genuine_resets_after_a_silence_are_told_apart_in_both_families() {
     }
     drop(server.stdin.take());
     let _ = wait_bounded(server, Duration::from_secs(30));
-    crate::live::signal(&cap, "-INT");
-    let _ = wait_bounded(cap, Duration::from_secs(10));
+    stop_when_quiet(cap, &pcap);
 
     let out = tcpdoctor(&["analyze", "--json", pcap.to_str().unwrap()]);
     assert!(out.status.success(), "{out:?}");
