@@ -26,6 +26,8 @@ struct Wire {
     client: SocketAddr,
     server: SocketAddr,
     now: u64,
+    /// The TTL each side's segments arrive with (64 and 63 by default: the server is a hop further).
+    ttl: (u8, u8),
 }
 
 impl Wire {
@@ -38,6 +40,7 @@ impl Wire {
             client: "10.0.0.1:40000".parse().unwrap(),
             server: "10.0.0.2:80".parse().unwrap(),
             now: 1_000 * 1_000 * MS,
+            ttl: (64, 63),
         }
     }
     fn send(&mut self, from_client: bool, flags: u8, seq: u32, ack: u32, len: u32) -> &mut Wire {
@@ -51,6 +54,7 @@ impl Wire {
         seg.seq = Seq(seq);
         seg.ack = Seq(ack);
         seg.payload_len = len;
+        seg.ttl = if from_client { self.ttl.0 } else { self.ttl.1 };
         self.now += MS;
         self.t.handle_segment(Timestamp(self.now), &seg);
         self
@@ -769,5 +773,61 @@ mod real_world {
         assert_eq!(r.zeek[0].conn_state, "S0");
         assert_eq!(r.zeek[0].history, "S");
         assert_eq!(r.zeek[1].history, "ShA");
+    }
+}
+
+/// Who really sent the RST (`crate::reset_origin`) and the silence before it.
+mod reset_origin {
+    use super::*;
+    use crate::reset_origin::ResetOrigin;
+
+    const S: u64 = 1_000 * MS;
+
+    /// A tracker that keeps idle connections for an hour (the default gives up after 300 s).
+    fn patient() -> Wire {
+        Wire::with(Config {
+            idle_timeout: 3_600 * S,
+            ..Config::default()
+        })
+    }
+
+    #[test]
+    fn a_rst_with_the_servers_ttl_after_a_silence_is_the_servers() {
+        let mut w = patient();
+        w.handshake().exchange().advance(400 * S);
+        w.s(RST | ACK, 521, 111, 0);
+        let r = w.finish();
+        assert_eq!(r.reset_origin, Some(ResetOrigin::Endpoint));
+        assert_eq!(
+            r.reset_evidence,
+            ["TTL 63, as the server's other 2 segments (63)"]
+        );
+        assert_eq!(r.idle_before_reset_ns, Some(400 * S + MS));
+    }
+
+    #[test]
+    fn a_rst_a_hop_nearer_than_the_server_was_forged_on_the_way() {
+        // The client writes after 6 minutes; a NAT that forgot the flow answers in the server's name.
+        let mut w = patient();
+        w.handshake().exchange().advance(360 * S);
+        w.c(ACK | PSH, 111, 521, 5);
+        w.ttl.1 = 64;
+        w.s(RST, 521, 0, 0);
+        let r = w.finish();
+        assert_eq!(r.reset_by, Some(Side::Server));
+        assert_eq!(r.reset_origin, Some(ResetOrigin::Middlebox));
+        assert_eq!(
+            r.reset_evidence,
+            ["TTL 64, while the server's other 2 segments arrive with 63"]
+        );
+        // The silence before the exchange the RST ended: the client's write and the RST are one.
+        assert_eq!(r.idle_before_reset_ns, Some(360 * S + MS));
+    }
+
+    #[test]
+    fn a_refusal_has_nothing_to_compare_with() {
+        let r = Wire::new().c(SYN, 100, 0, 0).s(RST | ACK, 0, 101, 0).finish();
+        assert_eq!(r.reset_origin, Some(ResetOrigin::Unknown));
+        assert_eq!(r.idle_before_reset_ns, Some(0));
     }
 }
