@@ -161,3 +161,17 @@ pub fn stop_when_quiet(child: Child, out: &std::path::Path) {
     signal(&child, "-INT");
     let _ = wait_bounded(child, Duration::from_secs(10));
 }
+
+/// Starts `cmd` (stdout piped) and waits until the first line it prints is `listening`: a test's
+/// server script, ready for its clients.
+pub fn start_server(mut cmd: Command) -> Child {
+    let mut child = cmd.stdout(std::process::Stdio::piped()).spawn().unwrap();
+    let mut ready = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut ready,
+    )
+    .unwrap();
+    assert_eq!(ready.trim(), "listening");
+    child
+}

@@ -5,7 +5,7 @@
 //! client's side, where the router's resets arrive with TTL 64 and the server's segments with 63.
 //! Needs root (skips, saying so, without).
 
-use crate::live::{Netns, is_root, stop_when_quiet, tcpdump, wait_bounded};
+use crate::live::{Netns, is_root, start_server, stop_when_quiet, tcpdump, wait_bounded};
 use crate::{stdout, tcpdoctor};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Write};
@@ -71,17 +71,9 @@ fn forged_and_genuine_resets_after_a_silence_are_told_apart_in_both_families() {
     let cap = tcpdump(&c, "c0", &pcap, &[]);
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cli/reset_traffic.py");
     let script = script.to_str().unwrap();
-    let mut server = s
-        .cmd(&["python3", script, "server", GAP])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut ready = String::new();
-    BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut ready)
-        .unwrap();
-    assert_eq!(ready.trim(), "listening");
+    let mut server_cmd = s.cmd(&["python3", script, "server", GAP]);
+    server_cmd.stdin(Stdio::piped());
+    let mut server = start_server(server_cmd);
     for (addr, family) in [("10.2.0.2", "ip"), ("fd02::2", "ip6")] {
         let mut client = c
             .cmd(&["python3", script, "client", addr, GAP])

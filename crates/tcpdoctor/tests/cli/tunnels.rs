@@ -11,13 +11,12 @@
 //!   packets fragmented and their pieces sent in reverse order). tshark, an independent decoder,
 //!   must find every TCP segment in each wrapped capture, which checks the wrapping itself.
 
-use crate::live::{Netns, is_root, stop_when_quiet, tcpdump, wait_bounded};
+use crate::live::{Netns, is_root, start_server, stop_when_quiet, tcpdump, wait_bounded};
 use crate::{shared, stdout, tcpdoctor};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 const RAW_IP: u32 = 101;
@@ -404,16 +403,7 @@ fn a_real_vxlan_with_fragmented_outer_packets_gives_the_connections_seen_inside(
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cli/tunnel_traffic.py");
     let script = script.to_str().unwrap();
     for port in ["8080", "8081"] {
-        let mut server = b
-            .cmd(&["python3", script, "server", "10.42.0.2", port])
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut ready = String::new();
-        BufReader::new(server.stdout.take().unwrap())
-            .read_line(&mut ready)
-            .unwrap();
-        assert_eq!(ready.trim(), "listening");
+        let server = start_server(b.cmd(&["python3", script, "server", "10.42.0.2", port]));
         let client = a
             .cmd(&["python3", script, "client", "10.42.0.2", port])
             .spawn()
