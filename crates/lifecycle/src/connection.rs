@@ -200,6 +200,12 @@ impl Connection {
         &self.server
     }
 
+    /// Zeek's view of the connection's current part (the tests' transcripts look at it).
+    #[cfg(test)]
+    pub(crate) fn zeek_view(&self) -> &ZeekConn {
+        &self.zeek
+    }
+
     #[must_use]
     pub fn last_seen(&self) -> Timestamp {
         self.last

@@ -1,121 +1,18 @@
-//! Lifecycle tests grouped by the state they exercise (after smoltcp), written as wire transcripts:
-//! `c(...)` is a segment the client sent, `s(...)` one the server sent, and `.is(client, server)`
-//! after a segment asserts both sides' states as the tracker infers them at that point.
+//! Lifecycle tests grouped by the state they exercise (after smoltcp), written as wire transcripts
+//! ([`crate::transcript::Wire`]): `c(...)` is a segment the client sent, `s(...)` one the server sent,
+//! and `.is(client, server)` after a segment asserts both sides' states as the tracker infers them at
+//! that point.
 
-use crate::connection::ConnectionRecord;
 use crate::ending::{Cause, Closer, EndReason, Handshake, Side};
 use crate::segment::{Flags, Segment, Timestamp};
 use crate::seq::Seq;
-use crate::state::State;
 use crate::state::State::{
     CloseWait, Closed, Closing, Established, FinWait1, FinWait2, LastAck, SynReceived, SynSent, TimeWait,
 };
 use crate::tracker::{Config, Event, Tracker};
 use std::net::SocketAddr;
 
-const SYN: u8 = Flags::SYN;
-const ACK: u8 = Flags::ACK;
-const FIN: u8 = Flags::FIN;
-const RST: u8 = Flags::RST;
-const PSH: u8 = Flags::PSH;
-const MS: u64 = 1_000_000;
-
-/// A two-endpoint transcript with a virtual clock that advances 1 ms per segment.
-struct Wire {
-    t: Tracker,
-    client: SocketAddr,
-    server: SocketAddr,
-    now: u64,
-    /// The TTL each side's segments arrive with (64 and 63 by default: the server is a hop further).
-    ttl: (u8, u8),
-}
-
-impl Wire {
-    fn new() -> Wire {
-        Wire::with(Config::default())
-    }
-    fn with(config: Config) -> Wire {
-        Wire {
-            t: Tracker::new(config),
-            client: "10.0.0.1:40000".parse().unwrap(),
-            server: "10.0.0.2:80".parse().unwrap(),
-            now: 1_000 * 1_000 * MS,
-            ttl: (64, 63),
-        }
-    }
-    fn send(&mut self, from_client: bool, flags: u8, seq: u32, ack: u32, len: u32) -> &mut Wire {
-        let (src, dst) = if from_client {
-            (self.client, self.server)
-        } else {
-            (self.server, self.client)
-        };
-        let mut seg = Segment::between(src, dst);
-        seg.flags = Flags(flags);
-        seg.seq = Seq(seq);
-        seg.ack = Seq(ack);
-        seg.payload_len = len;
-        seg.ttl = if from_client { self.ttl.0 } else { self.ttl.1 };
-        self.now += MS;
-        self.t.handle_segment(Timestamp(self.now), &seg);
-        self
-    }
-    /// Asserts the client's and the server's states now, as the tracker holds them.
-    #[track_caller]
-    fn is(&mut self, client: State, server: State) -> &mut Wire {
-        let conn = self
-            .t
-            .connection(self.client, self.server)
-            .expect("the connection is tracked");
-        let (c, s) = if conn.client().addr == self.client {
-            (conn.client(), conn.server())
-        } else {
-            (conn.server(), conn.client())
-        };
-        assert_eq!((c.state(), s.state()), (client, server));
-        self
-    }
-    fn c(&mut self, flags: u8, seq: u32, ack: u32, len: u32) -> &mut Wire {
-        self.send(true, flags, seq, ack, len)
-    }
-    fn s(&mut self, flags: u8, seq: u32, ack: u32, len: u32) -> &mut Wire {
-        self.send(false, flags, seq, ack, len)
-    }
-    /// Client ISN 100, server ISN 500 (RFC 9293 §3.5 figure 7).
-    fn handshake(&mut self) -> &mut Wire {
-        self.c(SYN, 100, 0, 0)
-            .is(SynSent, Closed)
-            .s(SYN | ACK, 500, 101, 0)
-            .is(SynSent, SynReceived)
-            .c(ACK, 101, 501, 0)
-            .is(Established, Established)
-    }
-    /// The client sends 10 bytes, the server answers with 20.
-    fn exchange(&mut self) -> &mut Wire {
-        self.c(ACK | PSH, 101, 501, 10)
-            .s(ACK | PSH, 501, 111, 20)
-            .c(ACK, 111, 521, 0)
-            .is(Established, Established)
-    }
-    fn advance(&mut self, nanos: u64) -> &mut Wire {
-        self.now += nanos;
-        self.t.handle_timeout(Timestamp(self.now));
-        self
-    }
-    fn ended(&mut self) -> Vec<ConnectionRecord> {
-        let mut out = Vec::new();
-        while let Some(Event::Ended(r)) = self.t.poll_event() {
-            out.push(*r);
-        }
-        out
-    }
-    /// Ends the capture and returns the one connection.
-    fn finish(&mut self) -> ConnectionRecord {
-        self.t.finish();
-        let mut all = self.ended();
-        assert_eq!(all.len(), 1, "{all:#?}");
-        all.remove(0)
-    }
-}
+use crate::transcript::*;
 
 mod syn_sent {
     use super::*;

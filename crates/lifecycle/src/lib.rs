@@ -18,6 +18,8 @@ pub mod segment;
 pub mod seq;
 pub mod state;
 pub mod tracker;
+#[cfg(test)]
+pub(crate) mod transcript;
 pub mod transition;
 pub mod zeek;
 

@@ -1,5 +1,9 @@
 //! The conversation harness ([`Conv`]) shared by the tests of every file of the Zeek view, and the tests
 //! of whole conversations.
+//!
+//! [`Conv`] drives one [`ZeekConn`] alone, for what only the Zeek view has (its own configuration, its
+//! timers called directly). Transcripts through the tracker, asserting the tracker's and Zeek's states
+//! of both endpoints after each segment, use the crate's one harness, [`crate::transcript::Wire`].
 
 use super::timers::SEC;
 use super::{MAX_HISTORY, ZeekConfig, ZeekConn};
@@ -183,4 +187,32 @@ proptest! {
             let _ = (z.conn_state(), z.orig_bytes(), z.resp_bytes(), z.missed_bytes());
         }
     }
+}
+
+/// The same conversation through the tracker: after each segment, each endpoint's RFC 9293 state as the
+/// tracker infers it, and its state as Zeek's rules see it (`TCPSessionAdapter.cc`
+/// `UpdateStateMachine`): Zeek takes both endpoints as established at the SYN-ACK (the responder has
+/// answered), and an endpoint as closed at its own FIN, where RFC 9293 has FIN-WAIT and LAST-ACK.
+#[test]
+fn the_tracker_and_zeek_views_segment_by_segment() {
+    use super::ZeekEndpointState::{Closed as ZClosed, Established as ZEst, Inactive, SynSent as ZSyn};
+    use crate::state::State::*;
+    use crate::transcript::{self as t, Wire};
+    let mut w = Wire::new();
+    w.c(t::SYN, 100, 0, 0).is(SynSent, Closed).zeek_is(ZSyn, Inactive);
+    w.s(t::SYN | t::ACK, 500, 101, 0)
+        .is(SynSent, SynReceived)
+        .zeek_is(ZEst, ZEst);
+    w.c(t::ACK, 101, 501, 0)
+        .is(Established, Established)
+        .zeek_is(ZEst, ZEst);
+    w.c(t::FIN | t::ACK, 101, 501, 0)
+        .is(FinWait1, Established)
+        .zeek_is(ZClosed, ZEst);
+    w.s(t::FIN | t::ACK, 501, 102, 0)
+        .is(FinWait2, LastAck)
+        .zeek_is(ZClosed, ZClosed);
+    w.c(t::ACK, 102, 502, 0)
+        .is(TimeWait, Closed)
+        .zeek_is(ZClosed, ZClosed);
 }
