@@ -8,7 +8,7 @@
 use crate::ip::{self, Network, Packet};
 use crate::reassembly::{FragmentStats, Key, Limits, Piece, Reassembler};
 use crate::tunnel::{self, Inner, TunnelConfig, TunnelId, TunnelTable};
-use crate::{Decoded, LinkType, Skip, Tunnels, ether, link, tcp};
+use crate::{Decoded, LinkType, Process, Skip, Tunnels, ether, link, tcp};
 
 /// Tunnels nested deeper than this in one frame are counted ([`Skip::TunnelTooDeep`]), not opened.
 pub const MAX_TUNNEL_DEPTH: usize = 8;
@@ -51,6 +51,9 @@ pub struct Decoder {
     config: DecoderConfig,
     tunnels: TunnelTable,
     reassembler: Option<Reassembler>,
+    /// The process the last decoded frame's PKTAP header named. Kept here rather than in every
+    /// [`crate::Tcp`]: the decoder's result is copied on the hot path, and only PKTAP has one.
+    process: Option<Process>,
 }
 
 impl Default for Decoder {
@@ -65,6 +68,7 @@ impl Decoder {
         Decoder {
             reassembler: config.reassembly.map(Reassembler::new),
             tunnels: TunnelTable::default(),
+            process: None,
             config,
         }
     }
@@ -73,6 +77,13 @@ impl Decoder {
     #[must_use]
     pub fn tunnels(&self) -> &TunnelTable {
         &self.tunnels
+    }
+
+    /// The process that owned the socket of the last segment decoded, when its frame says (Apple
+    /// PKTAP captures).
+    #[must_use]
+    pub fn process(&self) -> Option<Process> {
+        self.process
     }
 
     /// Datagrams waiting for pieces, and the bytes held for them.
@@ -103,19 +114,23 @@ impl Decoder {
         let (network, packet) = link::network(link, frame)?;
         let link_len = frame.len().saturating_sub(packet.len());
         let wire_len = orig_len.saturating_sub(u32::try_from(link_len).unwrap_or(u32::MAX));
-        let mut tcp = self.layer(
-            Level {
+        let ip = ip::parse(network, packet, wire_len)?;
+        // The common case first, on the path plain captures always took: a whole TCP packet.
+        let tcp = if ip.fragment.is_none() && ip.protocol == ip::TCP {
+            tcp::parse(&ip)?
+        } else {
+            let at = Level {
                 network,
                 bytes: packet,
                 wire_len,
                 tunnel: 0,
                 through: Tunnels::default(),
                 depth: 0,
-            },
-            now,
-        )?;
+            };
+            self.parsed(&ip, at, now)?
+        };
         if link == LinkType::PKTAP {
-            tcp.process = link::pktap_process(frame);
+            self.process = link::pktap_process(frame);
         }
         Ok(tcp)
     }
@@ -124,6 +139,12 @@ impl Decoder {
     /// [`MAX_TUNNEL_DEPTH`]), or something else.
     fn layer(&mut self, at: Level<'_>, now: u64) -> Decoded {
         let packet = ip::parse(at.network, at.bytes, at.wire_len)?;
+        self.parsed(&packet, at, now)
+    }
+
+    /// [`Decoder::layer`] once its IP header is parsed.
+    fn parsed(&mut self, packet: &Packet<'_>, at: Level<'_>, now: u64) -> Decoded {
+        let packet = *packet;
         match packet.fragment {
             Some(fragment) if self.reassembler.is_some() && reassembles(fragment.next) => {
                 let key = Key {
@@ -137,7 +158,7 @@ impl Decoder {
                     offset: fragment.offset,
                     len: fragment.data_len,
                     more: fragment.more,
-                    bytes: fragment.data,
+                    bytes: fragment.data(at.bytes),
                     ipv6: at.network == Network::V6,
                 };
                 let whole = self

@@ -17,7 +17,7 @@ pub(crate) enum Network {
 
 /// A piece of a fragmented datagram (RFC 791 §3.2; RFC 8200 §4.5): what reassembly needs.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Fragment<'a> {
+pub(crate) struct Fragment {
     /// IPv4 Identification (16 bits) or the IPv6 Fragment header's Identification.
     pub id: u32,
     /// Where this piece goes in the datagram's fragmentable part, in bytes.
@@ -27,10 +27,19 @@ pub(crate) struct Fragment<'a> {
     /// The protocol of the fragmentable part: the IPv4 protocol, or the IPv6 Fragment header's
     /// next header (which may be another extension header).
     pub next: u8,
-    /// The piece: what follows the IPv4 header or the IPv6 Fragment header, as captured.
-    pub data: &'a [u8],
+    /// Where the piece starts in the IP packet's bytes: after the IPv4 header or the IPv6 Fragment
+    /// header (an offset rather than a slice keeps [`Packet`], copied for every frame, small).
+    pub data_at: u32,
     /// Its length according to the IP header.
     pub data_len: u32,
+}
+
+impl Fragment {
+    /// The piece's captured bytes, out of the IP packet `b` it was parsed from.
+    pub fn data(self, b: &[u8]) -> &[u8] {
+        let end = (self.data_at.saturating_add(self.data_len) as usize).min(b.len());
+        b.get(self.data_at as usize..end).unwrap_or_default()
+    }
 }
 
 /// An IP packet's addresses and transport bytes.
@@ -45,7 +54,7 @@ pub(crate) struct Packet<'a> {
     /// IPv4 Identification (0 for IPv6).
     pub ip_id: u16,
     /// `None` for a whole datagram (atomic fragments included, RFC 6946).
-    pub fragment: Option<Fragment<'a>>,
+    pub fragment: Option<Fragment>,
     /// IPv4 total length, or 40 + IPv6 payload length.
     pub ip_len: u32,
     /// Transport length according to the IP header.
@@ -79,6 +88,7 @@ const IPV4_OFFSET_MASK: u16 = 0x1FFF;
 /// Parses the IP header at the start of `b`. `wire_len` is how long the packet was on the wire
 /// (the frame's original length less the link headers): it stands in for a length field of 0, which
 /// captures of TSO/GSO super-packets (Linux BIG TCP) and IPv6 jumbograms (RFC 2675) carry.
+#[inline(always)]
 pub(crate) fn parse(network: Network, b: &[u8], wire_len: u32) -> Result<Packet<'_>, Skip> {
     let version = u8_at(b, 0).ok_or(Skip::Truncated(Layer::Ip))? >> 4;
     match (network, version) {
@@ -89,6 +99,7 @@ pub(crate) fn parse(network: Network, b: &[u8], wire_len: u32) -> Result<Packet<
 }
 
 /// IPv4, RFC 791 §3.1.
+#[inline(always)]
 fn ipv4(b: &[u8], wire_len: u32) -> Result<Packet<'_>, Skip> {
     let h = array::<20>(b, 0).ok_or(Skip::Truncated(Layer::Ip))?;
     let header_len = (h[0] & 0x0F) * 4;
@@ -106,14 +117,18 @@ fn ipv4(b: &[u8], wire_len: u32) -> Result<Packet<'_>, Skip> {
     let transport = slice(b, header, total).ok_or(Skip::Truncated(Layer::Ip))?;
     let frag = u16::from_be_bytes([h[6], h[7]]);
     let (offset, more) = (frag & IPV4_OFFSET_MASK, frag & IPV4_MORE_FRAGMENTS != 0);
-    let fragment = (offset != 0 || more).then_some(Fragment {
-        id: u32::from(u16::from_be_bytes([h[4], h[5]])),
-        offset: u32::from(offset) * 8,
-        more,
-        next: h[9],
-        data: transport,
-        data_len: total - header,
-    });
+    let fragment = if offset != 0 || more {
+        Some(Fragment {
+            id: u32::from(u16::from_be_bytes([h[4], h[5]])),
+            offset: u32::from(offset) * 8,
+            more,
+            next: h[9],
+            data_at: header,
+            data_len: total - header,
+        })
+    } else {
+        None
+    };
     Ok(Packet {
         src: IpAddr::V4(Ipv4Addr::new(h[12], h[13], h[14], h[15])),
         dst: IpAddr::V4(Ipv4Addr::new(h[16], h[17], h[18], h[19])),
@@ -128,6 +143,7 @@ fn ipv4(b: &[u8], wire_len: u32) -> Result<Packet<'_>, Skip> {
 }
 
 /// IPv6, RFC 8200 §3, with the extension headers of §4 skipped in order.
+#[inline(always)]
 fn ipv6(b: &[u8], wire_len: u32) -> Result<Packet<'_>, Skip> {
     let h = array::<8>(b, 0).ok_or(Skip::Truncated(Layer::Ip))?;
     let src = array::<16>(b, 8).ok_or(Skip::Truncated(Layer::Ip))?;
@@ -152,17 +168,18 @@ fn ipv6(b: &[u8], wire_len: u32) -> Result<Packet<'_>, Skip> {
 }
 
 /// Where an IPv6 extension header chain ends.
-pub(crate) struct Chain<'a> {
+pub(crate) struct Chain {
     pub protocol: u8,
     pub header: u32,
-    pub fragment: Option<Fragment<'a>>,
+    pub fragment: Option<Fragment>,
 }
 
 /// Follows the IPv6 extension headers (§4) from `protocol` at offset `header` of `b`, whose IP
 /// length is `total`, to the transport. ESP (50) and "no next header" (59) end the chain like any
 /// transport: what follows cannot be read. A Fragment header of a later piece (offset > 0) ends it
 /// too: what follows is the middle of the datagram. Also used on a reassembled fragmentable part.
-pub(crate) fn ext_chain(b: &[u8], mut protocol: u8, mut header: u32, total: u32) -> Result<Chain<'_>, Skip> {
+#[inline(always)]
+pub(crate) fn ext_chain(b: &[u8], mut protocol: u8, mut header: u32, total: u32) -> Result<Chain, Skip> {
     let mut fragment = None;
     loop {
         // Every extension header starts with its next header; lengths differ (§4.3–4.6, RFC 4302 §2.2).
@@ -184,7 +201,7 @@ pub(crate) fn ext_chain(b: &[u8], mut protocol: u8, mut header: u32, total: u32)
                     offset,
                     more,
                     next,
-                    data: slice(b, after, total).ok_or(Skip::Truncated(Layer::Ip))?,
+                    data_at: after,
                     data_len: total - after,
                 });
             }

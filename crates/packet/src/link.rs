@@ -119,6 +119,7 @@ const PPP_IPV6: u16 = 0x0057;
 const PPP_MPLS: u16 = 0x0281;
 
 /// Strips the link header of `frame` and returns the IP packet it carries.
+#[inline]
 pub(crate) fn network(link: LinkType, frame: &[u8]) -> Result<(Network, &[u8]), Skip> {
     match link {
         LinkType::ETHERNET => ethernet(frame),

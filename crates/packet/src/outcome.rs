@@ -16,8 +16,6 @@ pub struct Tcp {
     pub tunnels: Tunnels,
     /// The segment was reassembled from IP fragments (this frame held the last piece).
     pub reassembled: bool,
-    /// The process that sent or received it, when the capture says (Apple PKTAP).
-    pub process: Option<Process>,
 }
 
 /// A process as a capture names it: pid and command name (at most 16 bytes, as the kernel keeps it).

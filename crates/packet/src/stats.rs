@@ -160,7 +160,6 @@ mod tests {
             captured,
             tunnels: crate::Tunnels::default(),
             reassembled: false,
-            process: None,
         })
     }
 

@@ -23,6 +23,7 @@ const SACK_PERMITTED: u8 = 4;
 const TIMESTAMPS: u8 = 8;
 
 /// Decodes the TCP header that `packet` carries.
+#[inline(always)]
 pub(crate) fn parse(packet: &Packet<'_>) -> Result<Tcp, Skip> {
     let beyond_ip = |tcp_header| {
         Skip::Malformed(Malformed::TcpBeyondIp {
@@ -71,13 +72,13 @@ pub(crate) fn parse(packet: &Packet<'_>) -> Result<Tcp, Skip> {
         captured,
         tunnels: Tunnels::default(),
         reassembled: false,
-        process: None,
     })
 }
 
 /// Reads the options the lifecycle uses. Each is taken only with its specified length; an option
 /// that runs past the captured header (or a length below 2) ends the parse, keeping what was read,
 /// as a receiver would not trust the rest either.
+#[inline(always)]
 fn parse_options(mut b: &[u8]) -> TcpOptions {
     let mut options = TcpOptions::default();
     while let Some((&kind, rest)) = b.split_first() {

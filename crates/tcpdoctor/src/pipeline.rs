@@ -87,7 +87,7 @@ impl<W: Write> Pipeline<W> {
             self.tracker.handle_timeout(now);
         }
         self.tracker.handle_segment(now, &tcp.segment);
-        if let Some(p) = tcp.process {
+        if let Some(p) = self.decoder.process() {
             let seg = &tcp.segment;
             self.processes.insert(flow_key(seg.src, seg.dst, seg.tunnel), p);
         }

@@ -439,14 +439,11 @@ fn nflog_in_either_byte_order_and_pktap() {
     }
     // PKTAP: a 108-byte header (length, inner link type, pid, command, little-endian), then Ethernet.
     let frame = pktap(4242, b"curl", &inner_eth());
-    let t = whole(&mut Decoder::default(), LinkType::PKTAP, &frame).unwrap();
+    let mut d = Decoder::default();
+    let t = whole(&mut d, LinkType::PKTAP, &frame).unwrap();
     assert_eq!(t.segment.payload_len, 10);
-    assert_eq!(t.process.unwrap().to_string(), "curl (pid 4242)");
-    let anonymous = pktap(-1, b"", &inner_eth());
-    assert_eq!(
-        whole(&mut Decoder::default(), LinkType::PKTAP, &anonymous)
-            .unwrap()
-            .process,
-        None
-    );
+    assert_eq!(d.process().unwrap().to_string(), "curl (pid 4242)");
+    // The next frame names no process: none is left over from the one before.
+    whole(&mut d, LinkType::PKTAP, &pktap(-1, b"", &inner_eth())).unwrap();
+    assert_eq!(d.process(), None);
 }
