@@ -1,12 +1,13 @@
 //! tcpdoctor's rules: evidence in, findings out. Pure: no I/O, no clock.
 //!
 //! [`diagnose`] turns one [`HostEvidence`] into a [`Diagnosis`]: counts per state, the TIME-WAIT and
-//! CLOSE-WAIT groupings, listener queues, counters with their meanings, the sysctl audit, and the
-//! findings — each with the numbers it rests on, the seed's explanation as corrected in SEED-NOTES.md,
+//! CLOSE-WAIT groupings, listener queues, counters with their meanings, the sysctl audit, the conntrack
+//! table, and the findings — each with the numbers it rests on, the seed's explanation as corrected in SEED-NOTES.md,
 //! and the next step. No finding means nothing is wrong.
 #![forbid(unsafe_code)]
 
 mod close_wait;
+mod conntrack;
 mod counters;
 pub mod filter;
 mod human;
@@ -38,6 +39,10 @@ pub struct Thresholds {
     pub orphans_warn_pct: u64,
     /// Half-open (SYN-RECEIVED) connections to one listening port.
     pub syn_recv_per_listener: u64,
+    /// Share of `nf_conntrack_max` in use, in percent, for a warning...
+    pub conntrack_warn_pct: u64,
+    /// ...and for a critical finding: close enough to full that a burst of connections fills it.
+    pub conntrack_critical_pct: u64,
 }
 
 impl Default for Thresholds {
@@ -50,6 +55,8 @@ impl Default for Thresholds {
             close_wait_idle_ms: 60_000,
             orphans_warn_pct: 50,
             syn_recv_per_listener: 128,
+            conntrack_warn_pct: 75,
+            conntrack_critical_pct: 90,
         }
     }
 }
@@ -64,6 +71,7 @@ pub fn diagnose(evidence: &HostEvidence, thresholds: &Thresholds) -> Diagnosis {
     let listeners = listen::listeners(evidence, thresholds, &mut findings);
     let (orphans, max_orphans, fin_wait2_timewait) = listen::orphans(evidence, thresholds, &mut findings);
     let sysctls = sysctl_audit::audit(evidence, &mut findings);
+    let conntrack = conntrack::check(evidence, thresholds, &mut findings);
     let (processes, kernel_held) = processes::tally(&evidence.sockets);
     findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     Diagnosis {
@@ -81,6 +89,7 @@ pub fn diagnose(evidence: &HostEvidence, thresholds: &Thresholds) -> Diagnosis {
         fin_wait2_timewait,
         counters: counters::lines(&evidence.counters),
         sysctls,
+        conntrack,
         gaps: evidence.gaps.clone(),
     }
 }

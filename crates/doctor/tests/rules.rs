@@ -4,7 +4,8 @@
 
 use doctor::{SocketFilter, Thresholds, diagnose};
 use lifecycle::kernel::{
-    ConfLine, Family, HostEvidence, KernelState, Severity, SocketOwner, SocketRecord, Sysctls, TcpIdle,
+    ConfLine, Conntrack, Family, HostEvidence, KernelState, Severity, SocketOwner, SocketRecord, Sysctls,
+    TcpIdle,
 };
 
 fn sock(state: KernelState, local: &str, remote: &str) -> SocketRecord {
@@ -349,4 +350,120 @@ fn half_open_pileup_on_a_listener() {
             .map(|f| f.severity),
         Some(Severity::Warning)
     );
+}
+
+fn conntrack(entries: u64, max: u64, stats: &[(&str, u64)]) -> HostEvidence {
+    HostEvidence {
+        conntrack: Some(Conntrack {
+            entries: Some(entries),
+            max: Some(max),
+            stats: stats.iter().map(|(k, v)| ((*k).to_string(), *v)).collect(),
+            tcp_timeouts: [("established".to_string(), 432_000)].into(),
+            ..Conntrack::default()
+        }),
+        ..HostEvidence::default()
+    }
+}
+
+#[test]
+fn a_near_full_conntrack_table_warns_then_is_critical() {
+    let t = Thresholds::default();
+    let d = diagnose(&conntrack(950, 1000, &[]), &t);
+    let f = &d.findings[0];
+    assert_eq!((f.code, f.severity), ("conntrack-table-full", Severity::Critical));
+    assert_eq!(
+        f.summary,
+        "the conntrack table is 95% full (950 of 1000 entries): new connections are about to be dropped: \
+         clients would see SYN timeouts"
+    );
+    assert!(
+        f.evidence
+            .contains(&"net.netfilter.nf_conntrack_max = 1000".to_string())
+    );
+    assert!(f.next_step.contains("nf_conntrack_tcp_timeout_established"));
+    assert_eq!(d.conntrack.unwrap().entries, Some(950));
+
+    let full = diagnose(&conntrack(1000, 1000, &[]), &t);
+    assert_eq!(
+        full.findings[0].summary,
+        "the conntrack table is full (1000 of 1000 entries): new connections are dropped: clients see SYN \
+         timeouts"
+    );
+
+    let d = diagnose(&conntrack(800, 1000, &[]), &t);
+    assert_eq!(
+        (d.findings[0].code, d.findings[0].severity),
+        ("conntrack-table-full", Severity::Warning)
+    );
+    assert_eq!(
+        d.findings[0].summary,
+        "the conntrack table is 80% full (800 of 1000 entries)"
+    );
+
+    assert!(diagnose(&conntrack(749, 1000, &[]), &t).findings.is_empty());
+}
+
+/// In a network namespace the limit is the host's: the finding says so, and where to raise it.
+#[test]
+fn a_host_wide_limit_is_named_as_such() {
+    let mut evidence = conntrack(990, 1000, &[]);
+    evidence.conntrack.as_mut().unwrap().max_host_wide = true;
+    let d = diagnose(&evidence, &Thresholds::default());
+    let f = &d.findings[0];
+    assert!(
+        f.evidence
+            .iter()
+            .any(|e| e.contains("host-wide, read-only in this network namespace")),
+        "{:?}",
+        f.evidence
+    );
+    assert!(
+        f.next_step.contains("in the initial network namespace"),
+        "{}",
+        f.next_step
+    );
+}
+
+#[test]
+fn conntrack_drops_since_boot_are_reported_with_what_they_cost() {
+    let t = Thresholds::default();
+    let d = diagnose(
+        &conntrack(
+            10,
+            1000,
+            &[("drop", 3), ("early_drop", 5), ("insert_failed", 2), ("found", 9)],
+        ),
+        &t,
+    );
+    assert_eq!(d.findings.len(), 1, "{:?}", d.findings);
+    let f = &d.findings[0];
+    assert_eq!(
+        (f.code, f.severity),
+        ("conntrack-drops-since-boot", Severity::Warning)
+    );
+    assert_eq!(
+        f.summary,
+        "conntrack since boot: 3 packets dropped for a full table, 5 entries evicted early to make room, \
+         2 failed inserts"
+    );
+    assert!(f.explanation.contains("insert_failed"));
+
+    // Early drops alone lost no packet: worth knowing, not a warning.
+    let d = diagnose(&conntrack(10, 1000, &[("early_drop", 5), ("drop", 0)]), &t);
+    assert_eq!(
+        (d.findings[0].code, d.findings[0].severity),
+        ("conntrack-drops-since-boot", Severity::Info)
+    );
+    assert!(
+        diagnose(&conntrack(10, 1000, &[("drop", 0), ("found", 7)]), &t)
+            .findings
+            .is_empty()
+    );
+}
+
+#[test]
+fn no_conntrack_no_conntrack_finding() {
+    let d = diagnose(&HostEvidence::default(), &Thresholds::default());
+    assert!(d.findings.is_empty());
+    assert_eq!(d.conntrack, None);
 }

@@ -1,10 +1,13 @@
 //! Linux host evidence for tcpdoctor: what the kernel knows about TCP right now.
 //!
 //! [`snapshot`] gathers one [`HostEvidence`]: the socket table over netlink `sock_diag`, owners from
-//! `/proc/<pid>/fd`, counters from `/proc/net`, sysctls from `/proc/sys/net` and the boot-time
-//! configuration from `/etc`. What cannot be read is recorded as a [`lifecycle::kernel::Gap`] with the
-//! reason, never silently dropped: an unprivileged run shows what it can.
+//! `/proc/<pid>/fd`, counters from `/proc/net`, sysctls from `/proc/sys/net`, the conntrack table
+//! from both, and the boot-time configuration from `/etc`. What cannot be read is recorded as a
+//! [`lifecycle::kernel::Gap`] with the reason, never silently dropped: an unprivileged run shows what
+//! it can.
 
+#[cfg(target_os = "linux")]
+pub mod conntrack;
 #[cfg(target_os = "linux")]
 pub mod counters;
 #[cfg(target_os = "linux")]
@@ -131,7 +134,7 @@ pub fn snapshot(options: &SnapshotOptions) -> Result<HostEvidence, HostError> {
     Ok(evidence)
 }
 
-/// Everything that must be read from inside the namespace: sockets, counters, sysctls.
+/// Everything that must be read from inside the namespace: sockets, counters, sysctls, conntrack.
 #[cfg(target_os = "linux")]
 fn namespace_part(options: &SnapshotOptions) -> Result<HostEvidence, HostError> {
     let mask = |states: &[KernelState]| states.iter().fold(0u32, |m, s| m | s.mask_bit());
@@ -155,6 +158,7 @@ fn namespace_part(options: &SnapshotOptions) -> Result<HostEvidence, HostError> 
         });
     }
     evidence.counters = counters::read(&options.proc_net, &mut evidence.gaps);
+    evidence.conntrack = conntrack::read(&options.sys_net, &options.proc_net, &mut evidence.gaps);
     Ok(evidence)
 }
 

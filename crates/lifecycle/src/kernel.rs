@@ -250,12 +250,56 @@ pub struct OwnerLookup {
     pub unresolved: usize,
 }
 
+/// The netfilter connection tracking table (`nf_conntrack`), as the namespace it was read in sees it.
+///
+/// On Linux up to at least 6.18, in a network namespace other than the initial one,
+/// `nf_conntrack_count`, the counters of `/proc/net/stat/nf_conntrack` and the TCP timeouts are that
+/// namespace's own, while `nf_conntrack_max` is the host's (read-only there): the kernel holds each
+/// namespace's own count against that one limit (`__nf_conntrack_alloc`).
+#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize)]
+pub struct Conntrack {
+    /// `nf_conntrack_count`: entries in this namespace's table.
+    pub entries: Option<u64>,
+    /// `nf_conntrack_max`: past it, a new connection's first packet evicts an entry that has not yet
+    /// seen traffic both ways (`early_drop`), or is dropped (`drop`).
+    pub max: Option<u64>,
+    /// `nf_conntrack_max` is read-only here: its value is the initial namespace's, held against each
+    /// namespace's own count (how a non-initial namespace looks), and cannot be changed from this one.
+    pub max_host_wide: bool,
+    /// `/proc/net/stat/nf_conntrack`, each column summed over the CPUs' rows and keyed by the kernel's
+    /// name for it (`drop`, `early_drop`, `insert_failed`, ...). Its `entries` column is left out: it is
+    /// the count above, repeated on every row, not a per-CPU counter.
+    pub stats: BTreeMap<String, u64>,
+    /// The `nf_conntrack_tcp_timeout_*` sysctls in seconds, keyed by what follows that prefix
+    /// (`established`, `time_wait`, `close_wait`, ...).
+    pub tcp_timeouts: BTreeMap<String, u64>,
+}
+
+impl Conntrack {
+    /// The share of `nf_conntrack_max` in use, in percent.
+    #[must_use]
+    pub fn used_pct(&self) -> Option<f64> {
+        match (self.entries, self.max) {
+            (Some(n), Some(max)) if max > 0 => Some(n as f64 * 100.0 / max as f64),
+            _ => None,
+        }
+    }
+
+    /// One summed counter of `/proc/net/stat/nf_conntrack`, 0 when this kernel has no such column.
+    #[must_use]
+    pub fn stat(&self, name: &str) -> u64 {
+        self.stats.get(name).copied().unwrap_or(0)
+    }
+}
+
 /// Everything `host` gathered in one snapshot.
 #[derive(Clone, Debug, PartialEq, Eq, Default, Serialize)]
 pub struct HostEvidence {
     pub sockets: Vec<SocketRecord>,
     pub counters: Counters,
     pub sysctls: Sysctls,
+    /// `None`: nf_conntrack is not loaded (no connection tracking at all).
+    pub conntrack: Option<Conntrack>,
     pub conf_lines: Vec<ConfLine>,
     pub owners: OwnerLookup,
     pub gaps: Vec<Gap>,
@@ -434,6 +478,8 @@ pub struct Diagnosis {
     pub fin_wait2_timewait: u64,
     pub counters: Vec<CounterLine>,
     pub sysctls: Vec<SysctlLine>,
+    /// `None`: nf_conntrack is not loaded.
+    pub conntrack: Option<Conntrack>,
     pub gaps: Vec<Gap>,
 }
 

@@ -7,7 +7,7 @@
 
 use crate::safe::terminal;
 use lifecycle::kernel::{
-    CloseWaitGroup, CounterLine, Diagnosis, Finding, Gap, KernelHeld, KernelState, ListenerUse,
+    CloseWaitGroup, Conntrack, CounterLine, Diagnosis, Finding, Gap, KernelHeld, KernelState, ListenerUse,
     ProcessSockets, Severity, StateCount, SysctlLine, TimeWaitSummary,
 };
 use serde::Serialize;
@@ -64,6 +64,7 @@ pub fn write_text(w: &mut impl Write, d: &Diagnosis, ctx: &StatusContext<'_>) ->
         &d.counters,
         ctx.previous.map(|(p, secs)| (p.counters.as_slice(), secs)),
     )?;
+    conntrack(w, d.conntrack.as_ref(), since)?;
     sysctls(w, &d.sysctls)?;
     gaps(w, &d.gaps)
 }
@@ -73,7 +74,7 @@ fn findings(w: &mut impl Write, findings: &[Finding]) -> io::Result<()> {
     if findings.is_empty() {
         return writeln!(
             w,
-            "  All is well: no TIME-WAIT, CLOSE-WAIT, listen-queue or sysctl problem found."
+            "  All is well: no TIME-WAIT, CLOSE-WAIT, listen-queue, conntrack or sysctl problem found."
         );
     }
     for f in findings {
@@ -383,6 +384,55 @@ fn counters(
     Ok(())
 }
 
+/// The conntrack table against its limit, its nonzero counters, and the TCP timeouts in force; one line
+/// when nf_conntrack is not loaded.
+fn conntrack(w: &mut impl Write, ct: Option<&Conntrack>, since: &str) -> io::Result<()> {
+    let Some(ct) = ct else {
+        return writeln!(
+            w,
+            "\nCONNTRACK  nf_conntrack is not loaded: no connection tracking here"
+        );
+    };
+    let number = |n: Option<u64>| n.map_or_else(|| "?".to_string(), |n| n.to_string());
+    write!(
+        w,
+        "\nCONNTRACK  {} of {} entries (nf_conntrack_count of nf_conntrack_max)",
+        number(ct.entries),
+        number(ct.max)
+    )?;
+    if let Some(pct) = ct.used_pct() {
+        write!(w, ", {pct:.0}% full")?;
+    }
+    writeln!(w)?;
+    if ct.max_host_wide {
+        writeln!(
+            w,
+            "  nf_conntrack_max is host-wide: read-only in this network namespace, set in the initial one; \
+             the count is this namespace's own, and the kernel holds it against that limit"
+        )?;
+    }
+    let nonzero: Vec<String> = ct
+        .stats
+        .iter()
+        .filter(|(_, v)| **v > 0)
+        .map(|(name, v)| format!("{name} {v}"))
+        .collect();
+    if nonzero.is_empty() {
+        writeln!(w, "  counters {since}: all 0 (/proc/net/stat/nf_conntrack)")?;
+    } else {
+        writeln!(w, "  counters {since}: {} (the others 0)", nonzero.join(", "))?;
+    }
+    if !ct.tcp_timeouts.is_empty() {
+        let timeouts: Vec<String> = ct
+            .tcp_timeouts
+            .iter()
+            .map(|(state, s)| format!("{state} {s}"))
+            .collect();
+        writeln!(w, "  TCP timeouts (s): {}", timeouts.join(", "))?;
+    }
+    Ok(())
+}
+
 fn sysctls(w: &mut impl Write, lines: &[SysctlLine]) -> io::Result<()> {
     writeln!(w, "\nSYSCTL AUDIT")?;
     for s in lines {
@@ -431,6 +481,8 @@ struct Status<'a> {
     fin_wait2_timewait: u64,
     counters: &'a [CounterLine],
     sysctls: &'a [SysctlLine],
+    /// `null` when nf_conntrack is not loaded.
+    conntrack: Option<&'a Conntrack>,
     gaps: &'a [Gap],
 }
 
@@ -486,6 +538,7 @@ pub fn write_json(w: &mut impl Write, d: &Diagnosis, ctx: &StatusContext<'_>) ->
         fin_wait2_timewait: d.fin_wait2_timewait,
         counters: &d.counters,
         sysctls: &d.sysctls,
+        conntrack: d.conntrack.as_ref(),
         gaps: &d.gaps,
     };
     crate::safe::write_json(&mut *w, &status)?;

@@ -3,6 +3,7 @@
 
 #[macro_use]
 mod lab;
+mod conntrack;
 mod fixtures;
 mod fuzz_regressions;
 mod namespace;

@@ -390,6 +390,66 @@ fn sysctl_audit_on_fixture_trees() {
     );
 }
 
+/// The conntrack table from a fixture tree: near full, a critical finding; absent, one line and no
+/// finding. (A namespace cannot have a small limit of its own: `nf_conntrack_max` is host-wide.)
+#[test]
+fn conntrack_on_fixture_trees() {
+    let sys = EmptyDir::new("sys-conntrack");
+    for (key, value) in [
+        ("netfilter/nf_conntrack_count", "950"),
+        ("netfilter/nf_conntrack_max", "1000"),
+        ("netfilter/nf_conntrack_tcp_timeout_established", "432000"),
+        ("netfilter/nf_conntrack_tcp_timeout_time_wait", "120"),
+    ] {
+        sys.write(key, &format!("{value}\n"));
+    }
+    let etc = EmptyDir::new("etc-conntrack");
+    let args = ["status", "--sys-net", sys.arg(), "--etc", etc.arg()];
+    let v = json(&[&args[..], &["--json"]].concat());
+    let ct = &v["conntrack"];
+    assert_eq!(ct["entries"], 950);
+    assert_eq!(ct["max"], 1000);
+    assert_eq!(ct["max_host_wide"], false);
+    assert_eq!(
+        ct["tcp_timeouts"],
+        serde_json::json!({"established": 432000, "time_wait": 120})
+    );
+    assert!(ct["stats"]["drop"].is_u64(), "this host's own counters: {ct}");
+    let full = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "conntrack-table-full")
+        .expect("conntrack-table-full");
+    assert_eq!(full["severity"], "critical");
+
+    let text = stdout(&tcpdoctor(&args));
+    assert!(
+        text.contains("CRITICAL the conntrack table is 95% full (950 of 1000 entries)"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "\nCONNTRACK  950 of 1000 entries (nf_conntrack_count of nf_conntrack_max), 95% full\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("  TCP timeouts (s): established 432000, time_wait 120\n"),
+        "{text}"
+    );
+
+    let without = EmptyDir::new("sys-no-conntrack");
+    without.write("ipv4/tcp_syncookies", "1\n");
+    let args = ["status", "--sys-net", without.arg(), "--etc", etc.arg()];
+    assert_eq!(json(&[&args[..], &["--json"]].concat())["conntrack"], Value::Null);
+    let text = stdout(&tcpdoctor(&args));
+    assert!(
+        text.contains("\nCONNTRACK  nf_conntrack is not loaded: no connection tracking here\n"),
+        "{text}"
+    );
+}
+
 #[test]
 fn watch_prints_one_document_per_refresh() {
     let etc = EmptyDir::new("etc-watch");
