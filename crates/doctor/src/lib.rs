@@ -72,7 +72,7 @@ pub fn diagnose(evidence: &HostEvidence, thresholds: &Thresholds) -> Diagnosis {
     let (orphans, max_orphans, fin_wait2_timewait) = listen::orphans(evidence, thresholds, &mut findings);
     let sysctls = sysctl_audit::audit(evidence, &mut findings);
     let conntrack = conntrack::check(evidence, thresholds, &mut findings);
-    let (processes, kernel_held) = processes::tally(&evidence.sockets);
+    let (processes, kernel_held) = processes::tally(&evidence.sockets, &evidence.owners.states);
     findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     Diagnosis {
         findings,

@@ -4,8 +4,8 @@
 
 use doctor::{SocketFilter, Thresholds, diagnose};
 use lifecycle::kernel::{
-    ConfLine, Conntrack, Family, HostEvidence, KernelState, Severity, SocketOwner, SocketRecord, Sysctls,
-    TcpIdle,
+    ConfLine, Conntrack, Family, HostEvidence, KernelState, Severity, SocketOwner, SocketRecord, SocketTimer,
+    Sysctls, TcpIdle,
 };
 
 fn sock(state: KernelState, local: &str, remote: &str) -> SocketRecord {
@@ -19,6 +19,7 @@ fn sock(state: KernelState, local: &str, remote: &str) -> SocketRecord {
         uid: 0,
         inode: 0,
         expires_in_ms: None,
+        timer: SocketTimer::Off,
         idle: None,
         owners: Vec::new(),
     }
@@ -146,7 +147,7 @@ fn close_wait_holder_names_process_peer_unread_and_idle() {
             expires_in_ms: None,
             idle: Some(TcpIdle {
                 last_data_recv_ms: 41 * 60_000 + i as u32,
-                last_ack_recv_ms: 0,
+                ..TcpIdle::default()
             }),
             owners: vec![SocketOwner {
                 pid: 4121,
@@ -185,7 +186,7 @@ fn a_fresh_close_wait_is_not_yet_a_finding() {
     let mut s = sock(KernelState::CloseWait, "10.0.0.1:40000", "10.0.3.7:8080");
     s.idle = Some(TcpIdle {
         last_data_recv_ms: 500,
-        last_ack_recv_ms: 0,
+        ..TcpIdle::default()
     });
     let evidence = HostEvidence {
         sockets: vec![s],

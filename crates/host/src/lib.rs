@@ -61,6 +61,10 @@ pub struct SnapshotOptions {
     pub info_states: Vec<KernelState>,
     /// States whose sockets get their owning processes looked up.
     pub owner_states: Vec<KernelState>,
+    /// ESTABLISHED sockets idle this long (ms) without keepalive
+    /// ([`lifecycle::kernel::SocketRecord::idle_without_keepalive`]) also get their owners looked up:
+    /// the keepalive audit names them. `None`: not looked up.
+    pub idle_owners_ms: Option<u64>,
     /// Dumps made side by side, each filling a [`sockdiag::PortBand`] of the table; 0: one per core,
     /// up to 4 (every dump walks the whole table, so more dumps than cores only add walks). At most
     /// [`MAX_DUMP_BANDS`].
@@ -78,8 +82,10 @@ impl Default for SnapshotOptions {
     fn default() -> Self {
         SnapshotOptions {
             states: KernelState::ALL.to_vec(),
-            info_states: vec![KernelState::CloseWait],
+            // CLOSE-WAIT: how long the peer's FIN has waited; ESTABLISHED: the keepalive audit.
+            info_states: vec![KernelState::CloseWait, KernelState::Established],
             owner_states: NAMED_OWNERS.to_vec(),
+            idle_owners_ms: Some(lifecycle::idle_timeouts::shortest().seconds * 1000),
             dump_bands: 0,
             netns: None,
             proc_root: PathBuf::from("/proc"),
@@ -119,7 +125,11 @@ pub fn snapshot(options: &SnapshotOptions) -> Result<HostEvidence, HostError> {
     };
     // Processes and /etc belong to the host, whichever namespace the sockets live in; the fd scan runs
     // while the namespace's sockets are dumped.
-    let mut evidence = owners::alongside(&options.proc_root, netns, &options.owner_states, || {
+    let wanted = owners::Wanted {
+        states: &options.owner_states,
+        idle_without_keepalive_ms: options.idle_owners_ms,
+    };
+    let mut evidence = owners::alongside(&options.proc_root, netns, &wanted, || {
         let options = options.clone();
         match &options.netns {
             Some(path) => netns::run_in(&path.clone(), move || namespace_part(&options)),

@@ -167,6 +167,42 @@ pub struct TcpIdle {
     pub last_data_recv_ms: u32,
     /// Milliseconds since an ACK last arrived (`tcpi_last_ack_recv`).
     pub last_ack_recv_ms: u32,
+    /// Milliseconds since data was last sent (`tcpi_last_data_sent`; retransmissions do not count).
+    pub last_data_sent_ms: u32,
+}
+
+impl TcpIdle {
+    /// Milliseconds since anything went over the connection, as a device on the path sees it: the
+    /// least of the three. The last ACK counts because a peer's keepalive probes (or window updates)
+    /// arrive as bare ACKs, and they refresh a middlebox's idle timer as data does.
+    #[must_use]
+    pub fn quiet_ms(self) -> u32 {
+        self.last_data_recv_ms
+            .min(self.last_data_sent_ms)
+            .min(self.last_ack_recv_ms)
+    }
+}
+
+/// The timer `inet_diag` reports for a socket (`idiag_timer`, `net/ipv4/inet_diag.c`), as `ss -o`
+/// names it (`timer:(keepalive,...)`). Only one is reported even when several are armed: the
+/// retransmission timer hides the keepalive timer while data is in flight.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SocketTimer {
+    /// 0: nothing armed; an idle connection sends nothing until the application writes.
+    #[default]
+    Off,
+    /// 1 (`on`): retransmission, loss probe or reordering timer; a request socket's SYN-ACK timer.
+    Retransmit,
+    /// 2: `sk_timer`, which for an ESTABLISHED socket is the keepalive timer (armed by SO_KEEPALIVE);
+    /// for an orphaned FIN-WAIT-2 socket, its FIN-WAIT-2 timer.
+    Keepalive,
+    /// 3: a timewait socket's timer.
+    TimeWait,
+    /// 4 (`persist`): the zero-window probe timer.
+    ZeroWindowProbe,
+    /// A value this build does not know.
+    Unknown,
 }
 
 /// One TCP socket as `inet_diag` reports it.
@@ -187,9 +223,25 @@ pub struct SocketRecord {
     /// freed: TIME-WAIT (which starts at 60,000, `TCP_TIMEWAIT_LEN`) and orphaned FIN-WAIT-2 sockets
     /// the kernel turned into ones (`tcp_fin_timeout`).
     pub expires_in_ms: Option<u32>,
+    pub timer: SocketTimer,
     pub idle: Option<TcpIdle>,
     /// Empty when no process holds it, or when owners were not looked up (see [`HostEvidence::owners`]).
     pub owners: Vec<SocketOwner>,
+}
+
+impl SocketRecord {
+    /// An ESTABLISHED connection a process holds, with no timer armed (so no keepalive probe will be
+    /// sent) and nothing sent or received for at least `ms` (`tcp_info`): one that a NAT, firewall or
+    /// load balancer on the path may already have forgotten. Connections not yet accepted (no file,
+    /// inode 0) are left out: no application has had a chance to use them, the accept queue is the
+    /// question there.
+    #[must_use]
+    pub fn idle_without_keepalive(&self, ms: u64) -> bool {
+        self.state == KernelState::Established
+            && self.inode != 0
+            && self.timer == SocketTimer::Off
+            && self.idle.is_some_and(|i| u64::from(i.quiet_ms()) >= ms)
+    }
 }
 
 /// Counters since boot, keyed `Section.Name`: `TcpExt.ListenOverflows` (`/proc/net/netstat`),

@@ -6,5 +6,6 @@ mod lab;
 mod conntrack;
 mod fixtures;
 mod fuzz_regressions;
+mod keepalive;
 mod namespace;
 mod syn_recv;
