@@ -11,6 +11,7 @@ mod conntrack;
 mod counters;
 pub mod filter;
 mod human;
+mod keepalive;
 mod listen;
 mod processes;
 mod roles;
@@ -43,6 +44,9 @@ pub struct Thresholds {
     pub conntrack_warn_pct: u64,
     /// ...and for a critical finding: close enough to full that a burst of connections fills it.
     pub conntrack_critical_pct: u64,
+    /// Silence (ms) past which an ESTABLISHED connection without keepalive is reported: by default the
+    /// shortest idle timeout of a middlebox tcpdoctor knows (`lifecycle::idle_timeouts`).
+    pub idle_without_keepalive_ms: u64,
 }
 
 impl Default for Thresholds {
@@ -57,6 +61,7 @@ impl Default for Thresholds {
             syn_recv_per_listener: 128,
             conntrack_warn_pct: 75,
             conntrack_critical_pct: 90,
+            idle_without_keepalive_ms: lifecycle::idle_timeouts::shortest().seconds * 1000,
         }
     }
 }
@@ -68,6 +73,7 @@ pub fn diagnose(evidence: &HostEvidence, thresholds: &Thresholds) -> Diagnosis {
     let roles = roles::Roles::new(evidence);
     let time_wait = time_wait::summarize(evidence, &roles, thresholds, &mut findings);
     let close_wait = close_wait::groups(evidence, &roles, thresholds, &mut findings);
+    let keepalive = keepalive::audit(evidence, &roles, thresholds, &mut findings);
     let listeners = listen::listeners(evidence, thresholds, &mut findings);
     let (orphans, max_orphans, fin_wait2_timewait) = listen::orphans(evidence, thresholds, &mut findings);
     let sysctls = sysctl_audit::audit(evidence, &mut findings);
@@ -79,6 +85,7 @@ pub fn diagnose(evidence: &HostEvidence, thresholds: &Thresholds) -> Diagnosis {
         states: states::count(&evidence.sockets),
         time_wait,
         close_wait,
+        keepalive,
         listeners,
         processes,
         kernel_held,

@@ -459,6 +459,48 @@ pub struct CloseWaitGroup {
     pub fds: Vec<u32>,
 }
 
+/// ESTABLISHED connections one process holds towards one peer, idle without keepalive
+/// ([`SocketRecord::idle_without_keepalive`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct IdleGroup {
+    /// `None`: no owner found (see [`Diagnosis::gaps`]).
+    pub pid: Option<u32>,
+    pub comm: Option<String>,
+    pub peer_ip: IpAddr,
+    /// The peer's port when this host is the client; `None` when the peers are clients of
+    /// [`IdleGroup::local_port`].
+    pub peer_port: Option<u16>,
+    /// The listening port when this host is the server.
+    pub local_port: Option<u16>,
+    pub count: u64,
+    /// The longest time any of them has been silent ([`TcpIdle::quiet_ms`]).
+    pub max_idle_ms: u64,
+    pub fds: Vec<u32>,
+}
+
+/// TCP keepalive as configured, and the ESTABLISHED connections that go without it.
+#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize)]
+pub struct KeepaliveAudit {
+    /// `net.ipv4.tcp_keepalive_time`: seconds of silence before the first probe, for sockets that set
+    /// SO_KEEPALIVE without their own TCP_KEEPIDLE.
+    pub time_s: Option<i64>,
+    /// `net.ipv4.tcp_keepalive_intvl`: seconds between unanswered probes.
+    pub intvl_s: Option<i64>,
+    /// `net.ipv4.tcp_keepalive_probes`: unanswered probes before the connection is dropped.
+    pub probes: Option<i64>,
+    /// Silence (ms) past which a connection without keepalive is reported: by default the shortest
+    /// idle timeout in [`crate::idle_timeouts::IDLE_TIMEOUTS`].
+    pub idle_threshold_ms: u64,
+    /// ESTABLISHED sockets in the table.
+    pub established: u64,
+    /// Of those, the ones with the keepalive timer armed (`idiag_timer` 2).
+    pub keepalive_armed: u64,
+    /// Of those, the ones held by a process, silent for at least `idle_threshold_ms`, with no timer.
+    pub idle_without_keepalive: u64,
+    /// `idle_without_keepalive` by process and peer, most first.
+    pub groups: Vec<IdleGroup>,
+}
+
 /// One listening socket's accept queue.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ListenerUse {
@@ -530,6 +572,7 @@ pub struct Diagnosis {
     pub fin_wait2_timewait: u64,
     pub counters: Vec<CounterLine>,
     pub sysctls: Vec<SysctlLine>,
+    pub keepalive: KeepaliveAudit,
     /// `None`: nf_conntrack is not loaded.
     pub conntrack: Option<Conntrack>,
     pub gaps: Vec<Gap>,
