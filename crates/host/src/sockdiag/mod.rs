@@ -34,7 +34,7 @@ pub fn dump(
 ) -> Result<Option<HostError>, HostError> {
     // `tcp_info` triples a record. ESTABLISHED sockets are the bulk of nearly any table: when they want
     // it, it is asked for in the one walk (at 38k sockets that cost 6 % more time, where a second walk
-    // for them cost 55 %). Otherwise the few sockets that want it are dumped again, with it.
+    // for them cost 55 %: BENCHMARKS.md). Otherwise the few sockets that want it are dumped again.
     let established = KernelState::Established.mask_bit();
     let in_one_walk = states & info_states & established != 0;
     let ext = if in_one_walk { wire::EXT_INFO } else { 0 };
