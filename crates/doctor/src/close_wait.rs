@@ -1,14 +1,13 @@
 //! CLOSE-WAIT: the peer closed, this host's application never did (seed §6). Who holds them, towards
 //! whom, how much they left unread, and for how long.
 
-use crate::roles::Roles;
+use crate::roles::{Peer, Roles};
 use crate::{Thresholds, human};
 use lifecycle::kernel::{CloseWaitGroup, Finding, HostEvidence, KernelState, Severity};
 use std::collections::BTreeMap;
-use std::net::IpAddr;
 
-/// (pid, comm, peer IP, peer port when client-side, local port when server-side).
-type Key = (Option<u32>, Option<String>, IpAddr, Option<u16>, Option<u16>);
+/// (pid, comm, peer).
+type Key = (Option<u32>, Option<String>, Peer);
 
 pub fn groups(
     evidence: &HostEvidence,
@@ -23,25 +22,14 @@ pub fn groups(
         .filter(|s| s.state == KernelState::CloseWait)
     {
         let owner = s.owners.first();
-        let server = roles.is_server(s);
-        let (peer_port, local_port) = if server {
-            (None, Some(s.local.port()))
-        } else {
-            (Some(s.remote.port()), None)
-        };
-        let key = (
-            owner.map(|o| o.pid),
-            owner.map(|o| o.comm.clone()),
-            s.remote.ip(),
-            peer_port,
-            local_port,
-        );
+        let peer = roles.peer(s);
+        let key = (owner.map(|o| o.pid), owner.map(|o| o.comm.clone()), peer);
         let g = by_key.entry(key).or_insert_with(|| CloseWaitGroup {
             pid: owner.map(|o| o.pid),
             comm: owner.map(|o| o.comm.clone()),
-            peer_ip: s.remote.ip(),
-            peer_port,
-            local_port,
+            peer_ip: peer.ip,
+            peer_port: peer.port,
+            local_port: peer.local_port,
             count: 0,
             unread_bytes: 0,
             max_idle_ms: None,
@@ -71,20 +59,16 @@ pub fn groups(
     groups
 }
 
-/// How a group's peer reads: `10.0.3.7:8080`, or `clients of :8080 from 10.0.3.7`.
-pub fn peer(g: &CloseWaitGroup) -> String {
-    match (g.peer_port, g.local_port) {
-        (Some(port), _) => std::net::SocketAddr::new(g.peer_ip, port).to_string(),
-        (None, Some(local)) => format!("clients of :{local} at {}", g.peer_ip),
-        (None, None) => g.peer_ip.to_string(),
+fn peer(g: &CloseWaitGroup) -> Peer {
+    Peer {
+        ip: g.peer_ip,
+        port: g.peer_port,
+        local_port: g.local_port,
     }
 }
 
 fn finding(g: &CloseWaitGroup, looked_up: bool) -> Finding {
-    let who = match (&g.comm, g.pid) {
-        (Some(comm), Some(pid)) => format!("{comm} (pid {pid})"),
-        _ => "an unknown process".to_string(),
-    };
+    let who = human::holder(g.pid, g.comm.as_deref());
     let mut summary = format!("{who} holds {} CLOSE-WAIT sockets to {}", g.count, peer(g));
     if let Some(ms) = g.max_idle_ms {
         summary.push_str(&format!(", oldest idle {}", human::millis(ms)));
@@ -95,13 +79,7 @@ fn finding(g: &CloseWaitGroup, looked_up: bool) -> Finding {
         g.count, g.unread_bytes
     )];
     if !g.fds.is_empty() {
-        let shown: Vec<String> = g.fds.iter().take(10).map(u32::to_string).collect();
-        let more = if g.fds.len() > 10 {
-            format!(" and {} more", g.fds.len() - 10)
-        } else {
-            String::new()
-        };
-        evidence.push(format!("file descriptors {}{more}", shown.join(", ")));
+        evidence.push(format!("file descriptors {}", human::fds(&g.fds)));
     }
     if let Some(ms) = g.max_idle_ms {
         evidence.push(format!(

@@ -25,6 +25,29 @@ pub fn millis(ms: u64) -> String {
     }
 }
 
+/// `java (pid 4121)`, or `an unknown process` when no owner was found.
+pub fn holder(pid: Option<u32>, comm: Option<&str>) -> String {
+    match (comm, pid) {
+        (Some(comm), Some(pid)) => format!("{comm} (pid {pid})"),
+        _ => "an unknown process".to_string(),
+    }
+}
+
+/// `3, 4, 5` or, past ten, `3, 4, ..., 12 and 2 more`: the file descriptors a finding names.
+pub fn fds(fds: &[u32]) -> String {
+    const SHOWN: usize = 10;
+    let shown: Vec<String> = fds.iter().take(SHOWN).map(u32::to_string).collect();
+    match fds.len().checked_sub(SHOWN) {
+        Some(more) if more > 0 => format!("{} and {more} more", shown.join(", ")),
+        _ => shown.join(", "),
+    }
+}
+
+/// `240 s`, `2 s`, `1.5 s`: a threshold as it was given.
+pub fn seconds(ms: u64) -> String {
+    format!("{} s", ms as f64 / 1000.0)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -33,5 +56,7 @@ mod tests {
         assert_eq!(super::bytes(2_100_000), "2.1 MB");
         assert_eq!(super::millis(41 * 60_000), "41 min");
         assert_eq!(super::millis(12_345), "12 s");
+        assert_eq!(super::seconds(240_000), "240 s");
+        assert_eq!(super::seconds(1_500), "1.5 s");
     }
 }

@@ -1,12 +1,15 @@
 //! Who owns the socket table: sockets per process and state, and those only the kernel holds.
 
-use lifecycle::kernel::{KernelHeld, ProcessSockets, SocketRecord};
+use lifecycle::kernel::{KernelHeld, KernelState, ProcessSockets, SocketRecord};
 use std::collections::HashMap;
 
 /// Processes beyond this many are left out; the biggest holders are the ones that matter.
 const TOP: usize = 20;
 
-pub fn tally(sockets: &[SocketRecord]) -> (Vec<ProcessSockets>, KernelHeld) {
+/// Sockets per process, counting only the states whose owners were all looked up (`owner_states`): the
+/// few others that have owners (the idle connections the keepalive audit names) would make a
+/// process's count look complete when it is not.
+pub fn tally(sockets: &[SocketRecord], owner_states: &[KernelState]) -> (Vec<ProcessSockets>, KernelHeld) {
     let mut by_pid: HashMap<u32, ProcessSockets> = HashMap::new();
     let mut kernel = KernelHeld::default();
     for s in sockets {
@@ -14,6 +17,9 @@ pub fn tally(sockets: &[SocketRecord]) -> (Vec<ProcessSockets>, KernelHeld) {
         if s.inode == 0 {
             kernel.total += 1;
             *kernel.states.entry(name).or_default() += 1;
+        }
+        if !owner_states.contains(&s.state) {
+            continue;
         }
         for o in &s.owners {
             let p = by_pid.entry(o.pid).or_insert_with(|| ProcessSockets {

@@ -4,7 +4,8 @@
 
 use doctor::{SocketFilter, Thresholds, diagnose};
 use lifecycle::kernel::{
-    ConfLine, Family, HostEvidence, KernelState, Severity, SocketOwner, SocketRecord, Sysctls, TcpIdle,
+    ConfLine, Conntrack, Family, HostEvidence, KernelState, Severity, SocketOwner, SocketRecord, SocketTimer,
+    Sysctls, TcpIdle,
 };
 
 fn sock(state: KernelState, local: &str, remote: &str) -> SocketRecord {
@@ -18,6 +19,7 @@ fn sock(state: KernelState, local: &str, remote: &str) -> SocketRecord {
         uid: 0,
         inode: 0,
         expires_in_ms: None,
+        timer: SocketTimer::Off,
         idle: None,
         owners: Vec::new(),
     }
@@ -145,7 +147,7 @@ fn close_wait_holder_names_process_peer_unread_and_idle() {
             expires_in_ms: None,
             idle: Some(TcpIdle {
                 last_data_recv_ms: 41 * 60_000 + i as u32,
-                last_ack_recv_ms: 0,
+                ..TcpIdle::default()
             }),
             owners: vec![SocketOwner {
                 pid: 4121,
@@ -184,7 +186,7 @@ fn a_fresh_close_wait_is_not_yet_a_finding() {
     let mut s = sock(KernelState::CloseWait, "10.0.0.1:40000", "10.0.3.7:8080");
     s.idle = Some(TcpIdle {
         last_data_recv_ms: 500,
-        last_ack_recv_ms: 0,
+        ..TcpIdle::default()
     });
     let evidence = HostEvidence {
         sockets: vec![s],
@@ -349,4 +351,335 @@ fn half_open_pileup_on_a_listener() {
             .map(|f| f.severity),
         Some(Severity::Warning)
     );
+}
+
+fn conntrack(entries: u64, max: u64, stats: &[(&str, u64)]) -> HostEvidence {
+    HostEvidence {
+        conntrack: Some(Conntrack {
+            entries: Some(entries),
+            max: Some(max),
+            stats: stats.iter().map(|(k, v)| ((*k).to_string(), *v)).collect(),
+            tcp_timeouts: [("established".to_string(), 432_000)].into(),
+            ..Conntrack::default()
+        }),
+        ..HostEvidence::default()
+    }
+}
+
+#[test]
+fn a_near_full_conntrack_table_warns_then_is_critical() {
+    let t = Thresholds::default();
+    let d = diagnose(&conntrack(950, 1000, &[]), &t);
+    let f = &d.findings[0];
+    assert_eq!((f.code, f.severity), ("conntrack-table-full", Severity::Critical));
+    assert_eq!(
+        f.summary,
+        "the conntrack table is 95% full (950 of 1000 entries): new connections are about to be dropped: \
+         clients would see SYN timeouts"
+    );
+    assert!(
+        f.evidence
+            .contains(&"net.netfilter.nf_conntrack_max = 1000".to_string())
+    );
+    assert!(f.next_step.contains("nf_conntrack_tcp_timeout_established"));
+    assert_eq!(d.conntrack.unwrap().entries, Some(950));
+
+    let full = diagnose(&conntrack(1000, 1000, &[]), &t);
+    assert_eq!(
+        full.findings[0].summary,
+        "the conntrack table is full (1000 of 1000 entries): new connections are dropped: clients see SYN \
+         timeouts"
+    );
+
+    let d = diagnose(&conntrack(800, 1000, &[]), &t);
+    assert_eq!(
+        (d.findings[0].code, d.findings[0].severity),
+        ("conntrack-table-full", Severity::Warning)
+    );
+    assert_eq!(
+        d.findings[0].summary,
+        "the conntrack table is 80% full (800 of 1000 entries)"
+    );
+
+    assert!(diagnose(&conntrack(749, 1000, &[]), &t).findings.is_empty());
+}
+
+/// In a network namespace the limit is the host's: the finding says so, and where to raise it.
+#[test]
+fn a_host_wide_limit_is_named_as_such() {
+    let mut evidence = conntrack(990, 1000, &[]);
+    evidence.conntrack.as_mut().unwrap().max_host_wide = true;
+    let d = diagnose(&evidence, &Thresholds::default());
+    let f = &d.findings[0];
+    assert!(
+        f.evidence
+            .iter()
+            .any(|e| e.contains("host-wide, read-only in this network namespace")),
+        "{:?}",
+        f.evidence
+    );
+    assert!(
+        f.next_step.contains("in the initial network namespace"),
+        "{}",
+        f.next_step
+    );
+}
+
+#[test]
+fn conntrack_drops_since_boot_are_reported_with_what_they_cost() {
+    let t = Thresholds::default();
+    let d = diagnose(
+        &conntrack(
+            10,
+            1000,
+            &[("drop", 3), ("early_drop", 5), ("insert_failed", 2), ("found", 9)],
+        ),
+        &t,
+    );
+    assert_eq!(d.findings.len(), 1, "{:?}", d.findings);
+    let f = &d.findings[0];
+    assert_eq!(
+        (f.code, f.severity),
+        ("conntrack-drops-since-boot", Severity::Warning)
+    );
+    assert_eq!(
+        f.summary,
+        "conntrack since boot: 3 packets dropped for a full table, 5 entries evicted early to make room, \
+         2 failed inserts"
+    );
+    assert!(f.explanation.contains("insert_failed"));
+
+    // Early drops alone lost no packet: worth knowing, not a warning.
+    let d = diagnose(&conntrack(10, 1000, &[("early_drop", 5), ("drop", 0)]), &t);
+    assert_eq!(
+        (d.findings[0].code, d.findings[0].severity),
+        ("conntrack-drops-since-boot", Severity::Info)
+    );
+    assert!(
+        diagnose(&conntrack(10, 1000, &[("drop", 0), ("found", 7)]), &t)
+            .findings
+            .is_empty()
+    );
+}
+
+#[test]
+fn no_conntrack_no_conntrack_finding() {
+    let d = diagnose(&HostEvidence::default(), &Thresholds::default());
+    assert!(d.findings.is_empty());
+    assert_eq!(d.conntrack, None);
+}
+
+/// An ESTABLISHED socket held by `pid` as fd `fd`, silent for `quiet_ms` on every count.
+fn established(
+    local: &str,
+    remote: &str,
+    timer: SocketTimer,
+    quiet_ms: u32,
+    pid: u32,
+    fd: u32,
+) -> SocketRecord {
+    SocketRecord {
+        inode: 1000 + u64::from(fd),
+        timer,
+        idle: Some(TcpIdle {
+            last_data_recv_ms: quiet_ms,
+            last_ack_recv_ms: quiet_ms,
+            last_data_sent_ms: quiet_ms,
+        }),
+        owners: vec![SocketOwner {
+            pid,
+            comm: "java".into(),
+            fd,
+        }],
+        ..sock(KernelState::Established, local, remote)
+    }
+}
+
+#[test]
+fn idle_connections_without_keepalive_are_grouped_by_process_and_peer() {
+    let over = 300_000; // 5 min: past the shortest idle timeout in the table (240 s)
+    let mut sockets: Vec<SocketRecord> = (0..3)
+        .map(|i| {
+            established(
+                &format!("10.0.0.1:{}", 40000 + i),
+                "10.0.0.5:5432",
+                SocketTimer::Off,
+                over + i,
+                4242,
+                10 + i,
+            )
+        })
+        .collect();
+    // Not reported: a keepalive timer armed; silent for less; data in flight (the retransmission timer
+    // hides whether keepalive is on, but the connection is not silent); not yet accepted (no file).
+    sockets.push(established(
+        "10.0.0.1:41000",
+        "10.0.0.5:5432",
+        SocketTimer::Keepalive,
+        over,
+        4242,
+        20,
+    ));
+    sockets.push(established(
+        "10.0.0.1:41001",
+        "10.0.0.5:5432",
+        SocketTimer::Off,
+        200_000,
+        4242,
+        21,
+    ));
+    sockets.push(established(
+        "10.0.0.1:41002",
+        "10.0.0.5:5432",
+        SocketTimer::Retransmit,
+        over,
+        4242,
+        22,
+    ));
+    let mut queued = established("10.0.0.1:8080", "10.0.0.9:50000", SocketTimer::Off, over, 1, 1);
+    (queued.inode, queued.owners) = (0, Vec::new());
+    sockets.push(queued);
+    // Recent ACKs from the peer (its keepalive probes or window updates) keep the path alive.
+    let mut acked = established(
+        "10.0.0.1:41003",
+        "10.0.0.5:5432",
+        SocketTimer::Off,
+        over,
+        4242,
+        23,
+    );
+    acked.idle.as_mut().unwrap().last_ack_recv_ms = 5_000;
+    sockets.push(acked);
+    // The server side: clients of a listening port, grouped by their IP.
+    sockets.push(sock(KernelState::Listen, "0.0.0.0:8443", "0.0.0.0:0"));
+    sockets.extend((0..2).map(|i| {
+        established(
+            "10.0.0.1:8443",
+            &format!("192.0.2.7:{}", 50000 + i),
+            SocketTimer::Off,
+            over,
+            99,
+            30 + i,
+        )
+    }));
+    let evidence = HostEvidence {
+        sockets,
+        sysctls: sysctls(&[
+            ("ipv4/tcp_keepalive_time", "7200"),
+            ("ipv4/tcp_keepalive_intvl", "75"),
+            ("ipv4/tcp_keepalive_probes", "9"),
+        ]),
+        ..HostEvidence::default()
+    };
+    let d = diagnose(&evidence, &Thresholds::default());
+    let k = &d.keepalive;
+    assert_eq!((k.time_s, k.intvl_s, k.probes), (Some(7200), Some(75), Some(9)));
+    assert_eq!(
+        k.idle_threshold_ms, 240_000,
+        "the shortest idle timeout in the table"
+    );
+    assert_eq!(
+        (k.established, k.keepalive_armed, k.idle_without_keepalive),
+        (10, 1, 5)
+    );
+    assert_eq!(k.groups.len(), 2);
+    let g = &k.groups[0];
+    assert_eq!(
+        (g.pid, g.count, g.peer_port, g.local_port, g.max_idle_ms),
+        (Some(4242), 3, Some(5432), None, u64::from(over) + 2)
+    );
+    assert_eq!(g.fds, [10, 11, 12]);
+    let server = &k.groups[1];
+    assert_eq!(
+        (server.pid, server.count, server.peer_port, server.local_port),
+        (Some(99), 2, None, Some(8443))
+    );
+
+    let findings: Vec<_> = d
+        .findings
+        .iter()
+        .filter(|f| f.code == "idle-without-keepalive")
+        .collect();
+    assert_eq!(findings.len(), 2, "{findings:?}");
+    let f = findings[0];
+    assert_eq!(f.severity, Severity::Warning);
+    assert_eq!(
+        f.summary,
+        "java (pid 4242) holds 3 ESTABLISHED connections to 10.0.0.5:5432 idle for over 240 s without \
+         keepalive: a NAT, firewall or load balancer on the path may drop them silently; the next write then \
+         gets a reset or hangs"
+    );
+    assert!(
+        f.evidence.iter().any(|e| e == "file descriptors 10, 11, 12"),
+        "{:?}",
+        f.evidence
+    );
+    assert!(
+        f.evidence
+            .iter()
+            .any(|e| e.contains("tcp_keepalive_time = 7200 s") && e.contains("later than")),
+        "{:?}",
+        f.evidence
+    );
+    assert!(
+        f.next_step
+            .contains("TCP_KEEPIDLE below the shortest idle timeout")
+    );
+    assert!(
+        f.explanation.contains("240 s for Azure Load Balancer"),
+        "{}",
+        f.explanation
+    );
+    assert!(
+        findings[1].summary.starts_with(
+            "java (pid 99) holds 2 ESTABLISHED connections to clients of :8443 at 192.0.2.7 idle"
+        ),
+        "{}",
+        findings[1].summary
+    );
+
+    // A lower threshold (`status --idle-threshold`) reaches the connections silent for less.
+    let t = Thresholds {
+        idle_without_keepalive_ms: 100_000,
+        ..Thresholds::default()
+    };
+    let d = diagnose(&evidence, &t);
+    assert_eq!(d.keepalive.idle_without_keepalive, 6);
+    assert!(d.findings[0].summary.contains("idle for over 100 s"));
+}
+
+/// The idle connections' owners are looked up beyond the named states; the process table still
+/// counts only the states whose owners were all looked up.
+#[test]
+fn owners_found_for_the_keepalive_audit_do_not_skew_the_process_table() {
+    let evidence = HostEvidence {
+        sockets: vec![
+            established(
+                "10.0.0.1:40000",
+                "10.0.0.5:5432",
+                SocketTimer::Off,
+                300_000,
+                4242,
+                10,
+            ),
+            SocketRecord {
+                inode: 7,
+                owners: vec![SocketOwner {
+                    pid: 4242,
+                    comm: "java".into(),
+                    fd: 3,
+                }],
+                ..sock(KernelState::Listen, "0.0.0.0:8080", "0.0.0.0:0")
+            },
+        ],
+        owners: lifecycle::kernel::OwnerLookup {
+            states: vec![KernelState::CloseWait, KernelState::Listen],
+            unresolved: 0,
+        },
+        ..HostEvidence::default()
+    };
+    let d = diagnose(&evidence, &Thresholds::default());
+    assert_eq!(d.keepalive.groups[0].pid, Some(4242));
+    assert_eq!(d.processes.len(), 1);
+    assert_eq!(d.processes[0].states, [("LISTEN", 1)].into());
 }

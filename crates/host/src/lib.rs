@@ -1,10 +1,13 @@
 //! Linux host evidence for tcpdoctor: what the kernel knows about TCP right now.
 //!
 //! [`snapshot`] gathers one [`HostEvidence`]: the socket table over netlink `sock_diag`, owners from
-//! `/proc/<pid>/fd`, counters from `/proc/net`, sysctls from `/proc/sys/net` and the boot-time
-//! configuration from `/etc`. What cannot be read is recorded as a [`lifecycle::kernel::Gap`] with the
-//! reason, never silently dropped: an unprivileged run shows what it can.
+//! `/proc/<pid>/fd`, counters from `/proc/net`, sysctls from `/proc/sys/net`, the conntrack table
+//! from both, and the boot-time configuration from `/etc`. What cannot be read is recorded as a
+//! [`lifecycle::kernel::Gap`] with the reason, never silently dropped: an unprivileged run shows what
+//! it can.
 
+#[cfg(target_os = "linux")]
+pub mod conntrack;
 #[cfg(target_os = "linux")]
 pub mod counters;
 #[cfg(target_os = "linux")]
@@ -58,6 +61,10 @@ pub struct SnapshotOptions {
     pub info_states: Vec<KernelState>,
     /// States whose sockets get their owning processes looked up.
     pub owner_states: Vec<KernelState>,
+    /// ESTABLISHED sockets idle this long (ms) without keepalive
+    /// ([`lifecycle::kernel::SocketRecord::idle_without_keepalive`]) also get their owners looked up:
+    /// the keepalive audit names them. `None`: not looked up.
+    pub idle_owners_ms: Option<u64>,
     /// Dumps made side by side, each filling a [`sockdiag::PortBand`] of the table; 0: one per core,
     /// up to 4 (every dump walks the whole table, so more dumps than cores only add walks). At most
     /// [`MAX_DUMP_BANDS`].
@@ -75,8 +82,10 @@ impl Default for SnapshotOptions {
     fn default() -> Self {
         SnapshotOptions {
             states: KernelState::ALL.to_vec(),
-            info_states: vec![KernelState::CloseWait],
+            // CLOSE-WAIT: how long the peer's FIN has waited; ESTABLISHED: the keepalive audit.
+            info_states: vec![KernelState::CloseWait, KernelState::Established],
             owner_states: NAMED_OWNERS.to_vec(),
+            idle_owners_ms: Some(lifecycle::idle_timeouts::shortest().seconds * 1000),
             dump_bands: 0,
             netns: None,
             proc_root: PathBuf::from("/proc"),
@@ -116,7 +125,11 @@ pub fn snapshot(options: &SnapshotOptions) -> Result<HostEvidence, HostError> {
     };
     // Processes and /etc belong to the host, whichever namespace the sockets live in; the fd scan runs
     // while the namespace's sockets are dumped.
-    let mut evidence = owners::alongside(&options.proc_root, netns, &options.owner_states, || {
+    let wanted = owners::Wanted {
+        states: &options.owner_states,
+        idle_without_keepalive_ms: options.idle_owners_ms,
+    };
+    let mut evidence = owners::alongside(&options.proc_root, netns, &wanted, || {
         let options = options.clone();
         match &options.netns {
             Some(path) => netns::run_in(&path.clone(), move || namespace_part(&options)),
@@ -131,7 +144,7 @@ pub fn snapshot(options: &SnapshotOptions) -> Result<HostEvidence, HostError> {
     Ok(evidence)
 }
 
-/// Everything that must be read from inside the namespace: sockets, counters, sysctls.
+/// Everything that must be read from inside the namespace: sockets, counters, sysctls, conntrack.
 #[cfg(target_os = "linux")]
 fn namespace_part(options: &SnapshotOptions) -> Result<HostEvidence, HostError> {
     let mask = |states: &[KernelState]| states.iter().fold(0u32, |m, s| m | s.mask_bit());
@@ -155,6 +168,7 @@ fn namespace_part(options: &SnapshotOptions) -> Result<HostEvidence, HostError> 
         });
     }
     evidence.counters = counters::read(&options.proc_net, &mut evidence.gaps);
+    evidence.conntrack = conntrack::read(&options.sys_net, &options.proc_net, &mut evidence.gaps);
     Ok(evidence)
 }
 

@@ -20,7 +20,7 @@
 //! `readlinkat` relative to the open fd directory, which spares the path walk of `/proc/<pid>/fd/<n>`
 //! for every fd.
 
-use lifecycle::kernel::{Gap, HostEvidence, KernelState, OwnerLookup, SocketOwner};
+use lifecycle::kernel::{Gap, HostEvidence, KernelState, OwnerLookup, SocketOwner, SocketRecord};
 use std::collections::HashMap;
 use std::ffi::CStr;
 use std::fs::File;
@@ -32,17 +32,41 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError, mpsc};
 
+/// Which dumped sockets get their owners looked up.
+#[derive(Clone, Copy, Debug)]
+pub struct Wanted<'a> {
+    /// Every socket in these states (the ones [`OwnerLookup::states`] then names)...
+    pub states: &'a [KernelState],
+    /// ...and the ESTABLISHED ones idle this long (ms) without keepalive, which the keepalive audit
+    /// names ([`SocketRecord::idle_without_keepalive`]).
+    pub idle_without_keepalive_ms: Option<u64>,
+}
+
+impl Wanted<'_> {
+    fn nothing(&self) -> bool {
+        self.states.is_empty() && self.idle_without_keepalive_ms.is_none()
+    }
+
+    fn wants(&self, s: &SocketRecord) -> bool {
+        s.inode != 0
+            && (self.states.contains(&s.state)
+                || self
+                    .idle_without_keepalive_ms
+                    .is_some_and(|ms| s.idle_without_keepalive(ms)))
+    }
+}
+
 /// Runs `dump` on this thread and scans `/proc` (`proc_root`) on others, during the dump or after it
-/// (see the module's documentation), then fills in the owners of the dumped sockets whose state is in
-/// `states`. `netns` is the inode of the namespace the sockets come from ([`netns_inode`]): its
-/// processes come first in each pass. With no `states`, nothing is scanned.
+/// (see the module's documentation), then fills in the owners of the dumped sockets `wanted`. `netns`
+/// is the inode of the namespace the sockets come from ([`netns_inode`]): its processes come first in
+/// each pass. When nothing is wanted, nothing is scanned.
 pub fn alongside<E>(
     proc_root: &Path,
     netns: Option<u64>,
-    states: &[KernelState],
+    wanted: &Wanted,
     dump: impl FnOnce() -> Result<HostEvidence, E>,
 ) -> Result<HostEvidence, E> {
-    scan_with(crate::worker_threads(), proc_root, netns, states, dump)
+    scan_with(crate::worker_threads(), proc_root, netns, wanted, dump)
 }
 
 /// [`alongside`] on `threads` scanning threads.
@@ -50,10 +74,11 @@ fn scan_with<E>(
     threads: usize,
     proc_root: &Path,
     netns: Option<u64>,
-    states: &[KernelState],
+    wanted: &Wanted,
     dump: impl FnOnce() -> Result<HostEvidence, E>,
 ) -> Result<HostEvidence, E> {
-    if states.is_empty() {
+    let states = wanted.states;
+    if wanted.nothing() {
         return dump();
     }
     let Ok(dir) = std::fs::read_dir(proc_root) else {
@@ -119,7 +144,7 @@ fn scan_with<E>(
         drop(tx);
         let result = dump();
         let result = result.map(|mut evidence| {
-            assign(&mut evidence, states, &rx, &scan, proc_root);
+            assign(&mut evidence, wanted, &rx, &scan, proc_root);
             evidence
         });
         scan.finish();
@@ -425,14 +450,14 @@ impl Hasher for InodeHasher {
 /// tells the scanners to stop) or every process has been scanned.
 fn assign(
     evidence: &mut HostEvidence,
-    states: &[KernelState],
+    which: &Wanted,
     reports: &mpsc::Receiver<Report>,
     scan: &Scan,
     proc_root: &Path,
 ) {
     let mut wanted = InodeMap::default();
     for (i, s) in evidence.sockets.iter().enumerate() {
-        if s.inode != 0 && states.contains(&s.state) {
+        if which.wants(s) {
             wanted.insert(s.inode, i);
         }
     }
@@ -471,7 +496,7 @@ fn assign(
     denied += reports.try_iter().filter(|r| matches!(r, Report::Denied)).count();
     let unresolved = wanted.len();
     evidence.owners = OwnerLookup {
-        states: states.to_vec(),
+        states: which.states.to_vec(),
         unresolved,
     };
     if unresolved > 0 {
@@ -567,8 +592,16 @@ mod tests {
             uid: 0,
             inode,
             expires_in_ms: None,
+            timer: lifecycle::kernel::SocketTimer::Off,
             idle: None,
             owners: Vec::new(),
+        }
+    }
+
+    fn only(states: &[KernelState]) -> Wanted<'_> {
+        Wanted {
+            states,
+            idle_without_keepalive_ms: None,
         }
     }
 
@@ -586,7 +619,7 @@ mod tests {
                 sockets: vec![socket(state, 111), socket(state, 222), socket(state, 333)],
                 ..HostEvidence::default()
             };
-            let found = alongside::<()>(&root, None, &[state], || Ok(evidence)).unwrap();
+            let found = alongside::<()>(&root, None, &only(&[state]), || Ok(evidence)).unwrap();
             let owners: Vec<_> = found.sockets.iter().map(|s| s.owners.clone()).collect();
             let fake = |fd| {
                 vec![SocketOwner {
@@ -599,6 +632,48 @@ mod tests {
             assert_eq!(found.owners.unresolved, 1, "inode 333 is held by no process");
             assert_eq!(found.gaps.len(), 1);
         }
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    /// Beyond the named states, the owners of the ESTABLISHED sockets the keepalive audit names are
+    /// looked up: idle long enough, with no timer armed; and only those.
+    #[test]
+    fn owners_of_idle_sockets_without_keepalive_are_looked_up_too() {
+        use lifecycle::kernel::{SocketTimer, TcpIdle};
+        let root = fake_proc(
+            "idle",
+            &[(5, "socket:[111]"), (6, "socket:[222]"), (7, "socket:[333]")],
+        );
+        let idle = |inode, timer, ms| SocketRecord {
+            timer,
+            idle: Some(TcpIdle {
+                last_data_recv_ms: ms,
+                last_ack_recv_ms: ms,
+                last_data_sent_ms: ms,
+            }),
+            ..socket(KernelState::Established, inode)
+        };
+        let evidence = HostEvidence {
+            sockets: vec![
+                idle(111, SocketTimer::Off, 300_000),
+                idle(222, SocketTimer::Keepalive, 300_000),
+                idle(333, SocketTimer::Off, 1_000),
+            ],
+            ..HostEvidence::default()
+        };
+        let wanted = Wanted {
+            states: &[KernelState::Listen],
+            idle_without_keepalive_ms: Some(240_000),
+        };
+        let found = alongside::<()>(&root, None, &wanted, || Ok(evidence)).unwrap();
+        let fds: Vec<Vec<u32>> = found
+            .sockets
+            .iter()
+            .map(|s| s.owners.iter().map(|o| o.fd).collect())
+            .collect();
+        assert_eq!(fds, [vec![5], vec![], vec![]]);
+        assert_eq!(found.owners.states, [KernelState::Listen]);
+        assert_eq!(found.owners.unresolved, 0);
         std::fs::remove_dir_all(&root).unwrap();
     }
 
@@ -621,7 +696,9 @@ mod tests {
         let (tx, rx) = mpsc::channel();
         let scanned = root.clone();
         std::thread::spawn(move || {
-            let _ = tx.send(scan_with::<()>(3, &scanned, None, &[state], || Ok(evidence)));
+            let _ = tx.send(scan_with::<()>(3, &scanned, None, &only(&[state]), || {
+                Ok(evidence)
+            }));
         });
         let found = rx
             .recv_timeout(std::time::Duration::from_secs(20))

@@ -17,6 +17,9 @@ pub const AUDITED: &[&str] = &[
     "ipv4/tcp_max_syn_backlog",
     "ipv4/tcp_max_orphans",
     "ipv4/tcp_tw_recycle",
+    "ipv4/tcp_keepalive_time",
+    "ipv4/tcp_keepalive_intvl",
+    "ipv4/tcp_keepalive_probes",
     "core/somaxconn",
 ];
 

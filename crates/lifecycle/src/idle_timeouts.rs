@@ -59,6 +59,13 @@ pub const IDLE_TIMEOUTS: [IdleTimeout; 8] = [
     },
 ];
 
+/// The shortest default in the table: a connection that is never silent for this long (keepalive
+/// probes or application pings more often) stays known to every device listed.
+#[must_use]
+pub fn shortest() -> &'static IdleTimeout {
+    &IDLE_TIMEOUTS[0] // the table is shortest first (tested below)
+}
+
 /// The devices whose default timeout a silence of `seconds` exceeds, the nearest (longest) first:
 /// the ones that may have forgotten the connection. Keepalive's own line is left out.
 #[must_use]
@@ -78,6 +85,7 @@ mod tests {
     #[test]
     fn the_table_is_shortest_first_and_the_nearest_comes_first() {
         assert!(IDLE_TIMEOUTS.windows(2).all(|w| w[0].seconds <= w[1].seconds));
+        assert_eq!(shortest().seconds, 240);
         let names: Vec<_> = exceeded_by(400).iter().map(|t| t.seconds).collect();
         assert_eq!(names, [350, 240]);
         assert!(exceeded_by(100).is_empty());

@@ -167,6 +167,42 @@ pub struct TcpIdle {
     pub last_data_recv_ms: u32,
     /// Milliseconds since an ACK last arrived (`tcpi_last_ack_recv`).
     pub last_ack_recv_ms: u32,
+    /// Milliseconds since data was last sent (`tcpi_last_data_sent`; retransmissions do not count).
+    pub last_data_sent_ms: u32,
+}
+
+impl TcpIdle {
+    /// Milliseconds since anything went over the connection, as a device on the path sees it: the
+    /// least of the three. The last ACK counts because a peer's keepalive probes (or window updates)
+    /// arrive as bare ACKs, and they refresh a middlebox's idle timer as data does.
+    #[must_use]
+    pub fn quiet_ms(self) -> u32 {
+        self.last_data_recv_ms
+            .min(self.last_data_sent_ms)
+            .min(self.last_ack_recv_ms)
+    }
+}
+
+/// The timer `inet_diag` reports for a socket (`idiag_timer`, `net/ipv4/inet_diag.c`), as `ss -o`
+/// names it (`timer:(keepalive,...)`). Only one is reported even when several are armed: the
+/// retransmission timer hides the keepalive timer while data is in flight.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SocketTimer {
+    /// 0: nothing armed; an idle connection sends nothing until the application writes.
+    #[default]
+    Off,
+    /// 1 (`on`): retransmission, loss probe or reordering timer; a request socket's SYN-ACK timer.
+    Retransmit,
+    /// 2: `sk_timer`, which for an ESTABLISHED socket is the keepalive timer (armed by SO_KEEPALIVE);
+    /// for an orphaned FIN-WAIT-2 socket, its FIN-WAIT-2 timer.
+    Keepalive,
+    /// 3: a timewait socket's timer.
+    TimeWait,
+    /// 4 (`persist`): the zero-window probe timer.
+    ZeroWindowProbe,
+    /// A value this build does not know.
+    Unknown,
 }
 
 /// One TCP socket as `inet_diag` reports it.
@@ -187,9 +223,25 @@ pub struct SocketRecord {
     /// freed: TIME-WAIT (which starts at 60,000, `TCP_TIMEWAIT_LEN`) and orphaned FIN-WAIT-2 sockets
     /// the kernel turned into ones (`tcp_fin_timeout`).
     pub expires_in_ms: Option<u32>,
+    pub timer: SocketTimer,
     pub idle: Option<TcpIdle>,
     /// Empty when no process holds it, or when owners were not looked up (see [`HostEvidence::owners`]).
     pub owners: Vec<SocketOwner>,
+}
+
+impl SocketRecord {
+    /// An ESTABLISHED connection a process holds, with no timer armed (so no keepalive probe will be
+    /// sent) and nothing sent or received for at least `ms` (`tcp_info`): one that a NAT, firewall or
+    /// load balancer on the path may already have forgotten. Connections not yet accepted (no file,
+    /// inode 0) are left out: no application has had a chance to use them, the accept queue is the
+    /// question there.
+    #[must_use]
+    pub fn idle_without_keepalive(&self, ms: u64) -> bool {
+        self.state == KernelState::Established
+            && self.inode != 0
+            && self.timer == SocketTimer::Off
+            && self.idle.is_some_and(|i| u64::from(i.quiet_ms()) >= ms)
+    }
 }
 
 /// Counters since boot, keyed `Section.Name`: `TcpExt.ListenOverflows` (`/proc/net/netstat`),
@@ -250,12 +302,56 @@ pub struct OwnerLookup {
     pub unresolved: usize,
 }
 
+/// The netfilter connection tracking table (`nf_conntrack`), as the namespace it was read in sees it.
+///
+/// On Linux up to at least 6.18, in a network namespace other than the initial one,
+/// `nf_conntrack_count`, the counters of `/proc/net/stat/nf_conntrack` and the TCP timeouts are that
+/// namespace's own, while `nf_conntrack_max` is the host's (read-only there): the kernel holds each
+/// namespace's own count against that one limit (`__nf_conntrack_alloc`).
+#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize)]
+pub struct Conntrack {
+    /// `nf_conntrack_count`: entries in this namespace's table.
+    pub entries: Option<u64>,
+    /// `nf_conntrack_max`: past it, a new connection's first packet evicts an entry that has not yet
+    /// seen traffic both ways (`early_drop`), or is dropped (`drop`).
+    pub max: Option<u64>,
+    /// `nf_conntrack_max` is read-only here: its value is the initial namespace's, held against each
+    /// namespace's own count (how a non-initial namespace looks), and cannot be changed from this one.
+    pub max_host_wide: bool,
+    /// `/proc/net/stat/nf_conntrack`, each column summed over the CPUs' rows and keyed by the kernel's
+    /// name for it (`drop`, `early_drop`, `insert_failed`, ...). Its `entries` column is left out: it is
+    /// the count above, repeated on every row, not a per-CPU counter.
+    pub stats: BTreeMap<String, u64>,
+    /// The `nf_conntrack_tcp_timeout_*` sysctls in seconds, keyed by what follows that prefix
+    /// (`established`, `time_wait`, `close_wait`, ...).
+    pub tcp_timeouts: BTreeMap<String, u64>,
+}
+
+impl Conntrack {
+    /// The share of `nf_conntrack_max` in use, in percent.
+    #[must_use]
+    pub fn used_pct(&self) -> Option<f64> {
+        match (self.entries, self.max) {
+            (Some(n), Some(max)) if max > 0 => Some(n as f64 * 100.0 / max as f64),
+            _ => None,
+        }
+    }
+
+    /// One summed counter of `/proc/net/stat/nf_conntrack`, 0 when this kernel has no such column.
+    #[must_use]
+    pub fn stat(&self, name: &str) -> u64 {
+        self.stats.get(name).copied().unwrap_or(0)
+    }
+}
+
 /// Everything `host` gathered in one snapshot.
 #[derive(Clone, Debug, PartialEq, Eq, Default, Serialize)]
 pub struct HostEvidence {
     pub sockets: Vec<SocketRecord>,
     pub counters: Counters,
     pub sysctls: Sysctls,
+    /// `None`: nf_conntrack is not loaded (no connection tracking at all).
+    pub conntrack: Option<Conntrack>,
     pub conf_lines: Vec<ConfLine>,
     pub owners: OwnerLookup,
     pub gaps: Vec<Gap>,
@@ -363,6 +459,48 @@ pub struct CloseWaitGroup {
     pub fds: Vec<u32>,
 }
 
+/// ESTABLISHED connections one process holds towards one peer, idle without keepalive
+/// ([`SocketRecord::idle_without_keepalive`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct IdleGroup {
+    /// `None`: no owner found (see [`Diagnosis::gaps`]).
+    pub pid: Option<u32>,
+    pub comm: Option<String>,
+    pub peer_ip: IpAddr,
+    /// The peer's port when this host is the client; `None` when the peers are clients of
+    /// [`IdleGroup::local_port`].
+    pub peer_port: Option<u16>,
+    /// The listening port when this host is the server.
+    pub local_port: Option<u16>,
+    pub count: u64,
+    /// The longest time any of them has been silent ([`TcpIdle::quiet_ms`]).
+    pub max_idle_ms: u64,
+    pub fds: Vec<u32>,
+}
+
+/// TCP keepalive as configured, and the ESTABLISHED connections that go without it.
+#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize)]
+pub struct KeepaliveAudit {
+    /// `net.ipv4.tcp_keepalive_time`: seconds of silence before the first probe, for sockets that set
+    /// SO_KEEPALIVE without their own TCP_KEEPIDLE.
+    pub time_s: Option<i64>,
+    /// `net.ipv4.tcp_keepalive_intvl`: seconds between unanswered probes.
+    pub intvl_s: Option<i64>,
+    /// `net.ipv4.tcp_keepalive_probes`: unanswered probes before the connection is dropped.
+    pub probes: Option<i64>,
+    /// Silence (ms) past which a connection without keepalive is reported: by default the shortest
+    /// idle timeout in [`crate::idle_timeouts::IDLE_TIMEOUTS`].
+    pub idle_threshold_ms: u64,
+    /// ESTABLISHED sockets in the table.
+    pub established: u64,
+    /// Of those, the ones with the keepalive timer armed (`idiag_timer` 2).
+    pub keepalive_armed: u64,
+    /// Of those, the ones held by a process, silent for at least `idle_threshold_ms`, with no timer.
+    pub idle_without_keepalive: u64,
+    /// `idle_without_keepalive` by process and peer, most first.
+    pub groups: Vec<IdleGroup>,
+}
+
 /// One listening socket's accept queue.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ListenerUse {
@@ -434,6 +572,9 @@ pub struct Diagnosis {
     pub fin_wait2_timewait: u64,
     pub counters: Vec<CounterLine>,
     pub sysctls: Vec<SysctlLine>,
+    pub keepalive: KeepaliveAudit,
+    /// `None`: nf_conntrack is not loaded.
+    pub conntrack: Option<Conntrack>,
     pub gaps: Vec<Gap>,
 }
 

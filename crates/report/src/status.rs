@@ -7,8 +7,8 @@
 
 use crate::safe::terminal;
 use lifecycle::kernel::{
-    CloseWaitGroup, CounterLine, Diagnosis, Finding, Gap, KernelHeld, KernelState, ListenerUse,
-    ProcessSockets, Severity, StateCount, SysctlLine, TimeWaitSummary,
+    CloseWaitGroup, Conntrack, CounterLine, Diagnosis, Finding, Gap, KeepaliveAudit, KernelHeld, KernelState,
+    ListenerUse, ProcessSockets, Severity, StateCount, SysctlLine, TimeWaitSummary,
 };
 use serde::Serialize;
 use serde::ser::SerializeMap;
@@ -51,6 +51,7 @@ pub fn write_text(w: &mut impl Write, d: &Diagnosis, ctx: &StatusContext<'_>) ->
     processes(w, d)?;
     time_wait(w, &d.time_wait)?;
     close_wait(w, &d.close_wait)?;
+    keepalive(w, &d.keepalive)?;
     listeners(w, &d.listeners)?;
     orphans(w, d)?;
     let since = if ctx.netns.is_some() {
@@ -64,6 +65,7 @@ pub fn write_text(w: &mut impl Write, d: &Diagnosis, ctx: &StatusContext<'_>) ->
         &d.counters,
         ctx.previous.map(|(p, secs)| (p.counters.as_slice(), secs)),
     )?;
+    conntrack(w, d.conntrack.as_ref(), since)?;
     sysctls(w, &d.sysctls)?;
     gaps(w, &d.gaps)
 }
@@ -73,7 +75,7 @@ fn findings(w: &mut impl Write, findings: &[Finding]) -> io::Result<()> {
     if findings.is_empty() {
         return writeln!(
             w,
-            "  All is well: no TIME-WAIT, CLOSE-WAIT, listen-queue or sysctl problem found."
+            "  All is well: no TIME-WAIT, CLOSE-WAIT, keepalive, listen-queue, conntrack or sysctl problem found."
         );
     }
     for f in findings {
@@ -275,11 +277,7 @@ fn close_wait(w: &mut impl Write, groups: &[CloseWaitGroup]) -> io::Result<()> {
         "sockets", "pid", "command", "unread B", "idle ms", "peer"
     )?;
     for g in groups.iter().take(ROWS) {
-        let pid = g.pid.map_or_else(|| "?".to_string(), |p| p.to_string());
-        let comm = g
-            .comm
-            .as_deref()
-            .map_or_else(|| "(unknown)".to_string(), |c| terminal(c).into_owned());
+        let (pid, comm) = holder(g.pid, g.comm.as_deref());
         let idle = g.max_idle_ms.map_or_else(|| "-".to_string(), |ms| ms.to_string());
         let fds: Vec<String> = g.fds.iter().take(8).map(u32::to_string).collect();
         writeln!(
@@ -287,7 +285,7 @@ fn close_wait(w: &mut impl Write, groups: &[CloseWaitGroup]) -> io::Result<()> {
             "  {:>7}  {pid:>8}  {comm:<16} {:>10} {idle:>10}  {:<28} {}",
             g.count,
             g.unread_bytes,
-            peer(g),
+            peer(g.peer_ip, g.peer_port, g.local_port),
             fds.join(",")
         )?;
     }
@@ -298,12 +296,76 @@ fn close_wait(w: &mut impl Write, groups: &[CloseWaitGroup]) -> io::Result<()> {
 }
 
 /// `10.0.3.7:8080` when this host is the client, `10.0.3.7 -> :8080` when the peers are its clients.
-fn peer(g: &CloseWaitGroup) -> String {
-    match (g.peer_port, g.local_port) {
-        (Some(port), _) => std::net::SocketAddr::new(g.peer_ip, port).to_string(),
-        (None, Some(local)) => format!("{} -> :{local}", g.peer_ip),
-        (None, None) => g.peer_ip.to_string(),
+fn peer(ip: std::net::IpAddr, port: Option<u16>, local_port: Option<u16>) -> String {
+    match (port, local_port) {
+        (Some(port), _) => std::net::SocketAddr::new(ip, port).to_string(),
+        (None, Some(local)) => format!("{ip} -> :{local}"),
+        (None, None) => ip.to_string(),
     }
+}
+
+/// `(pid, command)` of a group, `?`/`(unknown)` when no owner was found.
+fn holder(pid: Option<u32>, comm: Option<&str>) -> (String, String) {
+    (
+        pid.map_or_else(|| "?".to_string(), |p| p.to_string()),
+        comm.map_or_else(|| "(unknown)".to_string(), |c| terminal(c).into_owned()),
+    )
+}
+
+/// The keepalive settings, how many ESTABLISHED sockets have a keepalive timer, and the idle ones
+/// without, by process and peer.
+fn keepalive(w: &mut impl Write, k: &KeepaliveAudit) -> io::Result<()> {
+    let setting = |v: Option<i64>| v.map_or_else(|| "?".to_string(), |v| v.to_string());
+    write!(
+        w,
+        "\nKEEPALIVE  net.ipv4.tcp_keepalive_time {} s, intvl {} s, probes {}",
+        setting(k.time_s),
+        setting(k.intvl_s),
+        setting(k.probes)
+    )?;
+    if let (Some(time), Some(intvl), Some(probes)) = (k.time_s, k.intvl_s, k.probes) {
+        write!(
+            w,
+            ": a socket with SO_KEEPALIVE (and no options of its own) gives up on a silent peer after {} s",
+            time.saturating_add(intvl.saturating_mul(probes))
+        )?;
+    }
+    writeln!(w)?;
+    let threshold = format!("{} s", k.idle_threshold_ms as f64 / 1000.0);
+    writeln!(
+        w,
+        "  {} ESTABLISHED: {} with a keepalive timer; {} held by a process, silent for {threshold} or more \
+         with no timer",
+        k.established, k.keepalive_armed, k.idle_without_keepalive
+    )?;
+    if k.groups.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        w,
+        "  {:>7}  {:>8}  {:<16} {:>10}  {:<28} fds",
+        "sockets", "pid", "command", "silent ms", "peer"
+    )?;
+    for g in k.groups.iter().take(ROWS) {
+        let (pid, comm) = holder(g.pid, g.comm.as_deref());
+        let fds: Vec<String> = g.fds.iter().take(8).map(u32::to_string).collect();
+        writeln!(
+            w,
+            "  {:>7}  {pid:>8}  {comm:<16} {:>10}  {:<28} {}",
+            g.count,
+            g.max_idle_ms,
+            peer(g.peer_ip, g.peer_port, g.local_port),
+            fds.join(",")
+        )?;
+    }
+    if k.groups.len() > ROWS {
+        writeln!(
+            w,
+            "  ... {} more groups (--json shows all)",
+            k.groups.len() - ROWS
+        )?;
+    }
+    Ok(())
 }
 
 fn listeners(w: &mut impl Write, ls: &[ListenerUse]) -> io::Result<()> {
@@ -383,6 +445,55 @@ fn counters(
     Ok(())
 }
 
+/// The conntrack table against its limit, its nonzero counters, and the TCP timeouts in force; one line
+/// when nf_conntrack is not loaded.
+fn conntrack(w: &mut impl Write, ct: Option<&Conntrack>, since: &str) -> io::Result<()> {
+    let Some(ct) = ct else {
+        return writeln!(
+            w,
+            "\nCONNTRACK  nf_conntrack is not loaded: no connection tracking here"
+        );
+    };
+    let number = |n: Option<u64>| n.map_or_else(|| "?".to_string(), |n| n.to_string());
+    write!(
+        w,
+        "\nCONNTRACK  {} of {} entries (nf_conntrack_count of nf_conntrack_max)",
+        number(ct.entries),
+        number(ct.max)
+    )?;
+    if let Some(pct) = ct.used_pct() {
+        write!(w, ", {pct:.0}% full")?;
+    }
+    writeln!(w)?;
+    if ct.max_host_wide {
+        writeln!(
+            w,
+            "  nf_conntrack_max is host-wide: read-only in this network namespace, set in the initial one; \
+             the count is this namespace's own, and the kernel holds it against that limit"
+        )?;
+    }
+    let nonzero: Vec<String> = ct
+        .stats
+        .iter()
+        .filter(|(_, v)| **v > 0)
+        .map(|(name, v)| format!("{name} {v}"))
+        .collect();
+    if nonzero.is_empty() {
+        writeln!(w, "  counters {since}: all 0 (/proc/net/stat/nf_conntrack)")?;
+    } else {
+        writeln!(w, "  counters {since}: {} (the others 0)", nonzero.join(", "))?;
+    }
+    if !ct.tcp_timeouts.is_empty() {
+        let timeouts: Vec<String> = ct
+            .tcp_timeouts
+            .iter()
+            .map(|(state, s)| format!("{state} {s}"))
+            .collect();
+        writeln!(w, "  TCP timeouts (s): {}", timeouts.join(", "))?;
+    }
+    Ok(())
+}
+
 fn sysctls(w: &mut impl Write, lines: &[SysctlLine]) -> io::Result<()> {
     writeln!(w, "\nSYSCTL AUDIT")?;
     for s in lines {
@@ -431,6 +542,9 @@ struct Status<'a> {
     fin_wait2_timewait: u64,
     counters: &'a [CounterLine],
     sysctls: &'a [SysctlLine],
+    keepalive: &'a KeepaliveAudit,
+    /// `null` when nf_conntrack is not loaded.
+    conntrack: Option<&'a Conntrack>,
     gaps: &'a [Gap],
 }
 
@@ -486,6 +600,8 @@ pub fn write_json(w: &mut impl Write, d: &Diagnosis, ctx: &StatusContext<'_>) ->
         fin_wait2_timewait: d.fin_wait2_timewait,
         counters: &d.counters,
         sysctls: &d.sysctls,
+        keepalive: &d.keepalive,
+        conntrack: d.conntrack.as_ref(),
         gaps: &d.gaps,
     };
     crate::safe::write_json(&mut *w, &status)?;
@@ -532,6 +648,54 @@ mod tests {
         assert_eq!(v["states"]["TIME_WAIT"], 3);
         assert_eq!(v["states"]["ESTABLISHED"], 0);
         assert_eq!(v["total"], 3);
+    }
+
+    #[test]
+    fn keepalive_section_lists_the_idle_groups_and_json_carries_them() {
+        let mut d = diagnosis();
+        d.keepalive = KeepaliveAudit {
+            time_s: Some(7200),
+            intvl_s: Some(75),
+            probes: Some(9),
+            idle_threshold_ms: 240_000,
+            established: 5,
+            keepalive_armed: 1,
+            idle_without_keepalive: 3,
+            groups: vec![lifecycle::kernel::IdleGroup {
+                pid: Some(4242),
+                comm: Some("java\x1b".into()),
+                peer_ip: "10.0.0.5".parse().unwrap(),
+                peer_port: Some(5432),
+                local_port: None,
+                count: 3,
+                max_idle_ms: 300_000,
+                fds: vec![7, 8, 9],
+            }],
+        };
+        let mut out = Vec::new();
+        write_text(&mut out, &d, &StatusContext::default()).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains(
+                "\nKEEPALIVE  net.ipv4.tcp_keepalive_time 7200 s, intvl 75 s, probes 9: a socket with \
+                 SO_KEEPALIVE (and no options of its own) gives up on a silent peer after 7875 s\n  5 \
+                 ESTABLISHED: 1 with a keepalive timer; 3 held by a process, silent for 240 s or more with \
+                 no timer\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "        3      4242  java\\u{1b}           300000  10.0.0.5:5432                7,8,9\n"
+            ),
+            "{text}"
+        );
+        let mut out = Vec::new();
+        write_json(&mut out, &d, &StatusContext::default()).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["keepalive"]["groups"][0]["peer_port"], 5432);
+        assert_eq!(v["keepalive"]["idle_without_keepalive"], 3);
+        assert_eq!(v["conntrack"], serde_json::Value::Null);
     }
 
     #[test]

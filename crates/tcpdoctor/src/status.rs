@@ -42,6 +42,10 @@ pub struct StatusArgs {
     /// Look up no process at all (no /proc scan): counts, groupings and findings without names.
     #[arg(long, conflicts_with_all = ["process", "processes"])]
     pub no_owners: bool,
+    // The default comes from the table of middlebox idle timeouts: the help says which it is.
+    #[arg(long, value_name = "SECS", help = idle_threshold_help(),
+          value_parser = seconds::parse, allow_negative_numbers = true)]
+    pub idle_threshold: Option<Duration>,
     /// Inspect another network namespace: a name from `ip netns` or a path like /proc/PID/ns/net.
     #[arg(long, value_name = "NAME|PATH")]
     pub netns: Option<String>,
@@ -56,6 +60,16 @@ pub struct StatusArgs {
     /// Read the sysctl configuration from this directory instead of /etc.
     #[arg(long, value_name = "DIR", hide = true)]
     pub etc: Option<PathBuf>,
+}
+
+/// `--idle-threshold`'s help, with its default read from the table it comes from.
+fn idle_threshold_help() -> String {
+    let shortest = lifecycle::idle_timeouts::shortest();
+    format!(
+        "Report ESTABLISHED connections silent this long with no keepalive timer [default: {}, the \
+         shortest middlebox idle timeout tcpdoctor knows: {}]",
+        shortest.seconds, shortest.device
+    )
 }
 
 fn parse_state(s: &str) -> Result<KernelState, String> {
@@ -87,6 +101,7 @@ pub fn run(args: &StatusArgs) -> anyhow::Result<()> {
         options.owner_states = KernelState::WITH_FILES.to_vec();
     } else if args.no_owners {
         options.owner_states.clear();
+        options.idle_owners_ms = None;
     } else if !args.state.is_empty() {
         options.owner_states.retain(|s| args.state.contains(s));
     }
@@ -95,7 +110,13 @@ pub fn run(args: &StatusArgs) -> anyhow::Result<()> {
         ports: args.port.clone(),
         process: args.process.clone(),
     };
-    let thresholds = doctor::Thresholds::default();
+    let mut thresholds = doctor::Thresholds::default();
+    if let Some(idle) = args.idle_threshold {
+        // The same silence for the owner lookup and for the finding that names the owners.
+        let ms = u64::try_from(idle.as_millis()).unwrap_or(u64::MAX);
+        thresholds.idle_without_keepalive_ms = ms;
+        options.idle_owners_ms = options.idle_owners_ms.map(|_| ms);
+    }
     let take = || -> anyhow::Result<Diagnosis> {
         let mut evidence = host::snapshot(&options).context("reading the socket table")?;
         filter.apply(&mut evidence);

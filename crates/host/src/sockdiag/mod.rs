@@ -7,7 +7,8 @@
 //!   (kept by the kernel for old `ss`); if a kernel refuses it, one `SOCK_DIAG_BY_FAMILY` walk per family;
 //! - fills on every core: the table is split into [`PortBand`]s, one dump each, side by side;
 //! - asks the kernel to filter by state (the request's bitmask) and asks for `tcp_info` only for the
-//!   states that need it, in a second dump made only when such sockets exist.
+//!   states that need it: in the one walk when ESTABLISHED sockets need it, else in a second dump made
+//!   only when such sockets exist.
 //!
 //! Replies are parsed datagram by datagram as they arrive ([`wire`]); nothing holds a dump as bytes.
 
@@ -18,47 +19,59 @@ pub use band::PortBand;
 pub use wire::{Dump, Request, parse_datagram};
 
 use crate::HostError;
-use lifecycle::kernel::{Family, SocketRecord};
+use lifecycle::kernel::{Family, KernelState, SocketRecord};
 use netlink_sys::{Socket, SocketAddr as NlAddr, protocols::NETLINK_SOCK_DIAG};
 
 /// Appends the sockets whose state is in the bitmask `states` to `out`, dumped in `bands` side by side.
-/// Sockets whose state is also in `info_states` carry their idle times from `tcp_info`. Returns why
-/// IPv6 sockets are missing, if they are (only a kernel that dumps one family per walk can fail one
-/// family alone).
+/// Sockets whose state is also in `info_states` carry their idle times from `tcp_info` (when that
+/// includes ESTABLISHED, every socket that has a `tcp_info` does). Returns why IPv6 sockets are
+/// missing, if they are (only a kernel that dumps one family per walk can fail one family alone).
 pub fn dump(
     states: u32,
     info_states: u32,
     bands: &[PortBand],
     out: &mut Vec<SocketRecord>,
 ) -> Result<Option<HostError>, HostError> {
-    let parts: Vec<Dumped> = std::thread::scope(|scope| {
+    // `tcp_info` triples a record. ESTABLISHED sockets are the bulk of nearly any table: when they want
+    // it, it is asked for in the one walk (at 38k sockets that cost 6 % more time, where a second walk
+    // for them cost 55 %: BENCHMARKS.md). Otherwise the few sockets that want it are dumped again.
+    let established = KernelState::Established.mask_bit();
+    let in_one_walk = states & info_states & established != 0;
+    let ext = if in_one_walk { wire::EXT_INFO } else { 0 };
+    let mut without_v6 = None;
+    let mut dumped = Vec::new();
+    for mut part in dump_bands(states, ext, bands)? {
+        dumped.append(&mut part.sockets);
+        without_v6 = without_v6.or(part.without_v6);
+    }
+    let wants_info = |s: &SocketRecord| info_states & s.state.mask_bit() != 0;
+    if !in_one_walk && dumped.iter().any(wants_info) {
+        // Dump those again with `tcp_info`, replacing the first records.
+        dumped.retain(|s| !wants_info(s));
+        for mut part in dump_bands(states & info_states, wire::EXT_INFO, bands)? {
+            dumped.append(&mut part.sockets);
+        }
+    }
+    out.append(&mut dumped);
+    Ok(without_v6)
+}
+
+/// One dump per band, side by side: the first on this thread.
+fn dump_bands(states: u32, ext: u8, bands: &[PortBand]) -> Result<Vec<Dumped>, HostError> {
+    std::thread::scope(|scope| {
         let workers: Vec<_> = bands
             .iter()
             .skip(1)
-            .map(|&band| scope.spawn(move || dump_band(states, 0, band)))
+            .map(|&band| scope.spawn(move || dump_band(states, ext, band)))
             .collect();
-        let first = dump_band(states, 0, bands.first().copied().unwrap_or(PortBand::ALL));
+        let first = dump_band(states, ext, bands.first().copied().unwrap_or(PortBand::ALL));
         std::iter::once(first)
             .chain(workers.into_iter().map(|w| {
                 w.join()
                     .unwrap_or_else(|_| Err(HostError::Protocol("a dump thread panicked".into())))
             }))
-            .collect::<Result<_, _>>()
-    })?;
-    let mut without_v6 = None;
-    let mut dumped = Vec::new();
-    for mut part in parts {
-        dumped.append(&mut part.sockets);
-        without_v6 = without_v6.or(part.without_v6);
-    }
-    let wants_info = |s: &SocketRecord| info_states & s.state.mask_bit() != 0;
-    if dumped.iter().any(wants_info) {
-        // Dump those again with `tcp_info` (it triples a record), replacing the first records.
-        dumped.retain(|s| !wants_info(s));
-        dumped.append(&mut dump_band(states & info_states, wire::EXT_INFO, PortBand::ALL)?.sockets);
-    }
-    out.append(&mut dumped);
-    Ok(without_v6)
+            .collect()
+    })
 }
 
 /// What one band's dump gave.

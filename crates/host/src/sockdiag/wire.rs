@@ -8,7 +8,7 @@
 //! `INET_DIAG_INFO`, so the format is small enough to own.
 
 use crate::HostError;
-use lifecycle::kernel::{Family, KernelState, SocketRecord, TcpIdle};
+use lifecycle::kernel::{Family, KernelState, SocketRecord, SocketTimer, TcpIdle};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 /// `nlmsg_type` of the original `inet_diag` request (`struct inet_diag_req`), which dumps with
@@ -36,6 +36,7 @@ const DIAG_MSG_LEN: usize = 72;
 /// `idiag_expires` is the time it has left.
 const TIMER_TIME_WAIT: u8 = 3;
 /// Offsets in `struct tcp_info` (`include/uapi/linux/tcp.h`): eight u8 fields, then u32s.
+const TCPI_LAST_DATA_SENT: usize = 44;
 const TCPI_LAST_DATA_RECV: usize = 52;
 const TCPI_LAST_ACK_RECV: usize = 56;
 
@@ -139,6 +140,21 @@ pub fn parse_datagram(buf: &[u8], out: &mut Vec<SocketRecord>) -> Result<Dump, H
     Ok(Dump::More)
 }
 
+/// `idiag_timer` as `inet_sk_diag_fill` (`net/ipv4/inet_diag.c`) sets it: 1 when the retransmission,
+/// reordering or loss-probe timer is pending, else 4 for the zero-window probe timer, else 2 when
+/// `sk_timer` (keepalive) is pending, else 0; `inet_twsk_diag_fill` sets 3, `inet_req_diag_fill` 1.
+/// `ss -o` prints them as on, keepalive, timewait and persist.
+fn timer(idiag_timer: u8) -> SocketTimer {
+    match idiag_timer {
+        0 => SocketTimer::Off,
+        1 => SocketTimer::Retransmit,
+        2 => SocketTimer::Keepalive,
+        TIMER_TIME_WAIT => SocketTimer::TimeWait,
+        4 => SocketTimer::ZeroWindowProbe,
+        _ => SocketTimer::Unknown,
+    }
+}
+
 fn refused(code: i32) -> HostError {
     HostError::Refused(std::io::Error::from_raw_os_error(code.saturating_neg()))
 }
@@ -180,6 +196,7 @@ fn record(msg: &[u8]) -> Result<Option<SocketRecord>, &'static str> {
         uid: u32_in(64),
         inode: u64::from(u32_in(68)),
         expires_in_ms: (fixed[2] == TIMER_TIME_WAIT).then(|| u32_in(52)),
+        timer: timer(fixed[2]),
         idle: idle(&msg[DIAG_MSG_LEN..])?,
         owners: Vec::new(),
     }))
@@ -200,9 +217,11 @@ fn idle(mut attrs: &[u8]) -> Result<Option<TcpIdle>, &'static str> {
             return Err("an attribute longer than its message");
         };
         if kind & 0x3fff == INET_DIAG_INFO {
+            let at = |offset| u32_at(value, offset).ok_or("a short tcp_info");
             return Ok(Some(TcpIdle {
-                last_data_recv_ms: u32_at(value, TCPI_LAST_DATA_RECV).ok_or("a short tcp_info")?,
-                last_ack_recv_ms: u32_at(value, TCPI_LAST_ACK_RECV).ok_or("a short tcp_info")?,
+                last_data_recv_ms: at(TCPI_LAST_DATA_RECV)?,
+                last_ack_recv_ms: at(TCPI_LAST_ACK_RECV)?,
+                last_data_sent_ms: at(TCPI_LAST_DATA_SENT)?,
             }));
         }
         attrs = attrs.get(len.next_multiple_of(4)..).unwrap_or_default();
@@ -280,6 +299,29 @@ mod tests {
         assert_eq!(cw.state, KernelState::CloseWait);
         assert_eq!(cw.local, "[::1]:8080".parse().unwrap());
         assert_eq!(cw.expires_in_ms, None, "only the timewait timer is kept");
+        assert_eq!((tw.timer, cw.timer), (SocketTimer::TimeWait, SocketTimer::Off));
+    }
+
+    #[test]
+    fn timers_as_inet_diag_numbers_them() {
+        let mut buf = Vec::new();
+        for n in 0..6 {
+            buf.extend(reply(TCPDIAG_GETSOCK, AF_INET, 1, n, &[]));
+        }
+        let mut out = Vec::new();
+        parse_datagram(&buf, &mut out).unwrap();
+        let timers: Vec<SocketTimer> = out.iter().map(|s| s.timer).collect();
+        assert_eq!(
+            timers,
+            [
+                SocketTimer::Off,
+                SocketTimer::Retransmit,
+                SocketTimer::Keepalive,
+                SocketTimer::TimeWait,
+                SocketTimer::ZeroWindowProbe,
+                SocketTimer::Unknown
+            ]
+        );
     }
 
     #[test]
@@ -287,6 +329,7 @@ mod tests {
         let mut info = vec![0u8; 104];
         info[TCPI_LAST_DATA_RECV..TCPI_LAST_DATA_RECV + 4].copy_from_slice(&61_000u32.to_ne_bytes());
         info[TCPI_LAST_ACK_RECV..TCPI_LAST_ACK_RECV + 4].copy_from_slice(&500u32.to_ne_bytes());
+        info[TCPI_LAST_DATA_SENT..TCPI_LAST_DATA_SENT + 4].copy_from_slice(&7_000u32.to_ne_bytes());
         let mut attrs = 5u16.to_ne_bytes().to_vec(); // INET_DIAG_SHUTDOWN, 1 byte, padded
         attrs.extend_from_slice(&8u16.to_ne_bytes());
         attrs.extend_from_slice(&[0, 0, 0, 0]);
@@ -297,7 +340,15 @@ mod tests {
         let buf = reply(SOCK_DIAG_BY_FAMILY, AF_INET, 8, 0, &attrs);
         assert_eq!(parse_datagram(&buf, &mut out).unwrap(), Dump::More);
         let idle = out[0].idle.unwrap();
-        assert_eq!((idle.last_data_recv_ms, idle.last_ack_recv_ms), (61_000, 500));
+        assert_eq!(
+            (
+                idle.last_data_recv_ms,
+                idle.last_ack_recv_ms,
+                idle.last_data_sent_ms
+            ),
+            (61_000, 500, 7_000)
+        );
+        assert_eq!(idle.quiet_ms(), 500);
     }
 
     #[test]

@@ -3,7 +3,9 @@
 
 #[macro_use]
 mod lab;
+mod conntrack;
 mod fixtures;
 mod fuzz_regressions;
+mod keepalive;
 mod namespace;
 mod syn_recv;

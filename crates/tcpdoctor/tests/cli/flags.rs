@@ -11,8 +11,11 @@ const HOSTILE: [&str; 7] = ["inf", "-1", "nan", "1e20", "99999999999999999999", 
 /// Each command line that a numeric flag is added to, and its numeric flags.
 const COMMANDS: [(&[&str], &[&str]); 6] = [
     // No command: status's options.
-    (&[], &["--watch", "--port", "--dump-bands"]),
-    (&["status"], &["--watch", "--port", "--dump-bands"]),
+    (&[], &["--watch", "--port", "--dump-bands", "--idle-threshold"]),
+    (
+        &["status"],
+        &["--watch", "--port", "--dump-bands", "--idle-threshold"],
+    ),
     (&["status", "--watch", "1"], &["--count"]),
     (
         &["analyze", "x.pcap"],

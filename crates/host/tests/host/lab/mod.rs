@@ -136,6 +136,36 @@ impl Netns {
         }
     }
 
+    /// Starts `keepalive.py` inside and waits (at most 15 s) for its report: idle ESTABLISHED connections
+    /// to `127.0.0.1:KEEPALIVE_PORT`, with and without keepalive.
+    pub fn keepalive_population(&mut self) -> KeepalivePopulation {
+        let (pid, v) = self.start("keepalive.py", &[], Duration::from_secs(15));
+        let population = KeepalivePopulation {
+            parent: v["parent"].as_u64().expect("parent") as u32,
+            child: v["child"].as_u64().expect("child") as u32,
+        };
+        assert_eq!(population.parent, pid, "ip netns exec execs python3 in place");
+        assert_eq!(v["plain"], PLAIN);
+        assert_eq!(v["keepalive"], KEEPALIVE);
+        assert_eq!(v["port"], KEEPALIVE_PORT);
+        self.extra_pids.push(population.child);
+        population
+    }
+
+    /// Makes conntrack track this namespace's connections from now on. A new namespace tracks nothing
+    /// until a rule there needs conntrack: here an nftables rule counting new connections.
+    pub fn track_connections(&self) {
+        for rule in [
+            "add table inet tcpd_track",
+            "add chain inet tcpd_track out { type filter hook output priority 0; }",
+            "add rule inet tcpd_track out ct state new counter",
+        ] {
+            let mut cmd = vec!["ip", "netns", "exec", self.name.as_str(), "nft"];
+            cmd.extend(rule.split_whitespace());
+            run(&cmd);
+        }
+    }
+
     /// Runs `script` (beside this module's parent) with python3 inside the namespace and waits at most
     /// `within` for the one line of JSON it prints when ready. Returns its pid and that line.
     fn start(&mut self, script: &str, args: &[&str], within: Duration) -> (u32, serde_json::Value) {
@@ -212,6 +242,35 @@ pub struct Population {
     pub parent: u32,
     /// Holds the CLOSE-WAIT sockets.
     pub child: u32,
+}
+
+/// What `keepalive.py` built (its constants are mirrored here).
+#[derive(Debug, Clone, Copy)]
+pub struct KeepalivePopulation {
+    /// Holds the listener and the accepted ends, all with a keepalive timer.
+    pub parent: u32,
+    /// Holds the client ends: `PLAIN` without keepalive, `KEEPALIVE` with.
+    pub child: u32,
+}
+
+pub const KEEPALIVE_PORT: u16 = 7100;
+pub const PLAIN: u64 = 6;
+pub const KEEPALIVE: u64 = 4;
+
+/// Why the conntrack tests cannot run here (beyond [`unavailable`]), if they cannot.
+pub fn conntrack_unavailable() -> Option<String> {
+    if !std::path::Path::new("/proc/sys/net/netfilter/nf_conntrack_max").exists() {
+        return Some("nf_conntrack is not loaded (modprobe nf_conntrack)".into());
+    }
+    let nft = Command::new("nft")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    if !nft.is_ok_and(|s| s.success()) {
+        return Some("nft is not installed (apt-get install -y nftables)".into());
+    }
+    None
 }
 
 pub const SERVER_FIRST: u64 = 5;
