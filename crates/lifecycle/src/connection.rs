@@ -42,6 +42,9 @@ pub struct Anomalies {
     /// Payload starting outside the receiver's window (RFC 9293 §3.10.7.4): injected, corrupt or from
     /// another incarnation of the 4-tuple. Not counted in the bytes.
     pub out_of_window_data: u32,
+    /// A RST that looked acceptable, but that its receiver ignored: it went on with the handshake
+    /// (IDS-evasion traffic, stacks stricter than RFC 9293). Taken back, not an ending.
+    pub ignored_rst: u32,
 }
 
 impl Anomalies {
@@ -56,6 +59,7 @@ impl Anomalies {
             self.extra_rst,
             self.half_open_discovery,
             self.out_of_window_data,
+            self.ignored_rst,
         ]
         .iter()
         .map(|&n| u64::from(n))
@@ -81,7 +85,15 @@ struct Reset {
     last_ip_id: Option<u16>,
     /// The silence before the exchange the RST ended, in nanoseconds.
     idle_before: u64,
+    /// When it came, and both endpoints' states just before it (client, server).
+    at: Timestamp,
+    before: (State, State),
 }
+
+/// A SYN with the ISN of a refused one, this long or longer after the refusal, is a new attempt
+/// (Windows retries a refused connect half a second later with the same ISN), not a copy of the
+/// first captured twice.
+const RETRY_AFTER_REFUSAL: u64 = 200_000_000;
 
 /// A gap between two segments of a connection this long or longer is a silence, not a pause within
 /// an exchange (`idle_before_reset`).
@@ -219,7 +231,7 @@ impl Connection {
     /// Applies one segment of this connection (after [`Connection::new`], for every later segment).
     pub fn handle_segment(&mut self, seg: &Segment, now: Timestamp) -> Applied {
         let from = self.sender(seg);
-        if seg.flags.syn() && !seg.flags.ack() && !seg.flags.rst() && self.is_new_syn(from, seg) {
+        if seg.flags.syn() && !seg.flags.ack() && !seg.flags.rst() && self.is_new_syn(from, seg, now) {
             return Applied::NewConnection;
         }
         self.observe_zeek(seg, now);
@@ -251,10 +263,14 @@ impl Connection {
 
     /// A SYN that cannot belong to this connection: the old one is over (closed, reset, TIME-WAIT,
     /// RFC 9293 §3.6.1), or it carries a new ISN before anything was established.
-    fn is_new_syn(&mut self, from: Side, seg: &Segment) -> bool {
+    fn is_new_syn(&mut self, from: Side, seg: &Segment, now: Timestamp) -> bool {
         let sender = self.side(from);
         if sender.isn == Some(seg.seq) {
-            return false; // A retransmission, or the same SYN captured twice (`-i any`).
+            // A retransmission, or the same SYN captured twice (`-i any`); but after a refusal, a
+            // retry ([`RETRY_AFTER_REFUSAL`]).
+            return self.reset.is_some_and(|r| {
+                r.by != from && r.before.0 == State::SynSent && now.nanos_since(r.at) >= RETRY_AFTER_REFUSAL
+            });
         }
         if self.finished() {
             return true;
@@ -333,17 +349,29 @@ impl Connection {
                     me.synacks += 1;
                 } else {
                     me.syns += 1;
+                    if let Some((tsval, _)) = seg.options.timestamps {
+                        me.syn_tsvals =
+                            Some(me.syn_tsvals.map_or((tsval, tsval), |(first, _)| (first, tsval)));
+                    }
                 }
             }
         }
-        if self.reset.is_some() {
-            // RFC 9293 §3.10.7.4, second check: an accepted RST deleted both TCBs. What still
-            // arrives (segments in flight, a stray SYN-ACK) belongs to no connection and changes
-            // nothing; a new SYN starts a new connection in the tracker.
-            if seg.flags.rst() {
-                self.anomalies.extra_rst += 1;
+        if let Some(r) = self.reset {
+            if self.ignored(r, from, seg) {
+                // The refused client goes on with its handshake: it never took that RST.
+                self.reset = None;
+                self.anomalies.ignored_rst += 1;
+                self.client.enter(Trigger::RstIgnored(r.before.0), now);
+                self.server.enter(Trigger::RstIgnored(r.before.1), now);
+            } else {
+                // RFC 9293 §3.10.7.4, second check: an accepted RST deleted both TCBs. What still
+                // arrives (segments in flight, a stray SYN-ACK) belongs to no connection and changes
+                // nothing; a new SYN starts a new connection in the tracker.
+                if seg.flags.rst() {
+                    self.anomalies.extra_rst += 1;
+                }
+                return;
             }
-            return;
         }
         if self.is_half_open_discovery(from, seg) {
             return;
@@ -360,6 +388,20 @@ impl Connection {
             self.apply_ack(from, seg.ack, now);
         }
         self.apply_data_and_fin(from, seg, now);
+    }
+
+    /// Whether `seg` shows that the receiver of the RST `r` ignored it: a client refused in SYN-SENT
+    /// that then acknowledges a SYN-ACK from its own ISN+1 had not taken the refusal.
+    fn ignored(&self, r: Reset, from: Side, seg: &Segment) -> bool {
+        let f = seg.flags;
+        let receiver = self.side(from);
+        from != r.by
+            && r.before.0 == State::SynSent
+            && from == Side::Client
+            && f.ack()
+            && !f.rst()
+            && !f.syn()
+            && receiver.isn.is_some_and(|isn| seg.seq == isn.plus(1))
     }
 
     /// RFC 9293 §3.10.7.3, SYN-SENT, first check: an ACK outside (ISS, SND.NXT] is not for this
@@ -383,7 +425,9 @@ impl Connection {
         let (Some(iss), Some(snd_nxt)) = (receiver.isn, receiver.next_seq) else {
             return false;
         };
-        let acceptable = iss.precedes(seg.ack) && seg.ack.precedes_or_eq(snd_nxt);
+        let acceptable = iss.precedes(seg.ack)
+            && seg.ack.precedes_or_eq(snd_nxt)
+            && receiver.echoes_own_syn(seg.options.timestamps);
         if acceptable {
             return false;
         }
@@ -453,9 +497,13 @@ impl Connection {
         let sender = self.side(from);
         let receiver = self.side(from.other());
         if receiver.state() == State::SynSent {
-            // Only a RST that acknowledges our SYN resets SYN-SENT.
+            // Only a RST that acknowledges our SYN (and, with timestamps, echoes one) resets SYN-SENT.
             return match receiver.isn {
-                Some(isn) => seg.flags.ack() && seg.ack == isn.plus(1),
+                Some(isn) => {
+                    seg.flags.ack()
+                        && seg.ack == isn.plus(1)
+                        && receiver.echoes_own_syn(seg.options.timestamps)
+                }
                 None => true,
             };
         }
@@ -508,6 +556,8 @@ impl Connection {
             ip_id: seg.ip_id,
             last_ip_id: sender.last_ip_id,
             idle_before: self.silence,
+            at: self.last,
+            before: (self.client.state(), self.server.state()),
         });
         // The resetter drops its socket; the receiver's socket is torn down by an acceptable RST
         // (Linux also kills TIME-WAIT sockets on RST: net.ipv4.tcp_rfc1337 = 0, RFC 1337 §3).
@@ -523,8 +573,15 @@ impl Connection {
         if me.window_scale.is_none() {
             me.window_scale = seg.options.window_scale;
         }
-        let first = me.isn.is_none();
-        if first {
+        // A SYN-ACK re-sent with another ISN before the handshake completed (SYN cookies, a proxy
+        // that answers again): the peer takes the one it acknowledges, so the newest counts.
+        let reissued =
+            seg.flags.ack() && me.state() == State::SynReceived && me.isn.is_some_and(|isn| isn != seg.seq);
+        if reissued {
+            me.restart_isn(seg.seq);
+        }
+        let first = me.isn.is_none() || reissued;
+        if me.isn.is_none() {
             me.note_isn(seg.seq);
         }
         if first && seg.payload_len > 0 && !seg.flags.ack() {

@@ -525,6 +525,98 @@ mod real_world {
     }
 
     #[test]
+    fn a_reset_echoing_no_timestamp_of_the_syn_does_not_refuse() {
+        // An IDS-evasion test (suricata-verify bug-3286, "linux evasion"): a RST+ACK and a FIN that
+        // acknowledge the SYN but echo a timestamp the client never sent. Linux drops the RST and
+        // answers the FIN with its own RST (PAWSActiveRejected); the real SYN-ACK then completes.
+        let mut w = Wire::new();
+        w.ts(1_821_165_629, 0).c(SYN, 100, 0, 0).is(SynSent, Closed);
+        w.ts(100, 100).s(RST | ACK, 0, 101, 0).is(SynSent, Closed);
+        w.ts(100, 100).s(FIN | ACK, 0, 101, 0).is(SynSent, Closed);
+        w.c(RST, 101, 0, 0).is(SynSent, Closed);
+        w.ts(9, 1_821_165_629)
+            .s(SYN | ACK, 500, 101, 0)
+            .is(SynSent, SynReceived);
+        w.c(ACK, 101, 501, 0).is(Established, Established);
+        w.c(ACK | PSH, 101, 501, 338).s(ACK | PSH, 501, 439, 79);
+        let r = w.finish();
+        assert_eq!((r.handshake, r.cause), (Handshake::Complete, Cause::Open));
+        assert_eq!(r.reset_by, None);
+        assert_eq!((r.bytes_client, r.bytes_server), (338, 79));
+        assert_eq!(r.anomalies.out_of_window_rst, 1);
+        assert_eq!(r.anomalies.half_open_discovery, 1);
+    }
+
+    #[test]
+    fn a_refusal_the_client_ignores_is_taken_back() {
+        // suricata-verify bug-3286 "windows evasion": a RST+ACK acknowledging the SYN, a FIN, then the
+        // real SYN-ACK, which the client acknowledges and uses.
+        let mut w = Wire::new();
+        w.c(SYN, 100, 0, 0).s(RST | ACK, 0, 101, 0).is(Closed, Closed);
+        w.s(FIN | ACK, 0, 101, 0).is(Closed, Closed);
+        w.s(SYN | ACK, 500, 101, 0).is(Closed, Closed);
+        w.c(ACK, 101, 501, 0).is(Established, Established);
+        w.c(ACK | PSH, 101, 501, 343).s(ACK | PSH, 501, 444, 79);
+        let r = w.finish();
+        assert_eq!(
+            (r.handshake, r.cause, r.reset_by),
+            (Handshake::Complete, Cause::Open, None)
+        );
+        assert_eq!((r.bytes_client, r.bytes_server), (343, 79));
+        assert_eq!(r.anomalies.ignored_rst, 1);
+    }
+
+    #[test]
+    fn a_refused_syn_retried_with_the_same_isn_is_a_new_attempt() {
+        // Windows retries a refused connect half a second later with the same ISN (nDPI rtsp.pcap).
+        let mut w = Wire::new();
+        w.c(SYN, 100, 0, 0).s(RST | ACK, 0, 101, 0);
+        w.advance(500 * MS);
+        w.c(SYN, 100, 0, 0).s(SYN | ACK, 500, 101, 0).c(ACK, 101, 501, 0);
+        let first = w.ended();
+        assert_eq!(first.len(), 1);
+        assert_eq!(
+            (first[0].cause, first[0].end_reason),
+            (Cause::Refused, EndReason::PortReused)
+        );
+        let second = w.finish();
+        assert_eq!(
+            (second.handshake, second.cause),
+            (Handshake::Complete, Cause::Open)
+        );
+    }
+
+    #[test]
+    fn a_synack_resent_with_a_new_isn_is_the_one_acknowledged() {
+        // nDPI tls_multiple_synack_different_seq: the client acknowledges the last SYN-ACK's ISN.
+        let mut w = Wire::new();
+        w.c(SYN, 100, 0, 0)
+            .s(SYN | ACK, 500, 101, 0)
+            .s(SYN | ACK, 90_000, 101, 0);
+        w.c(ACK | PSH, 101, 90_001, 517).is(Established, Established);
+        w.s(ACK | PSH, 90_001, 618, 5_400);
+        let r = w.finish();
+        assert_eq!(r.handshake, Handshake::Complete);
+        assert_eq!((r.bytes_client, r.bytes_server), (517, 5_400));
+    }
+
+    #[test]
+    fn bytes_past_two_gigabytes_are_counted_whole() {
+        // Zeek's bigtransfer.pcap: 5.4 GB from the server, its sequence numbers wrapping past 2^32.
+        let mut w = Wire::new();
+        w.handshake();
+        let chunk = 60_000u32;
+        let mut seq = 501u32;
+        for _ in 0..100_000 {
+            w.s(ACK | PSH, seq, 101, chunk);
+            seq = seq.wrapping_add(chunk);
+            w.c(ACK, 101, seq, 0);
+        }
+        let r = w.finish();
+        assert_eq!(r.bytes_server, 6_000_000_000);
+    }
+
+    #[test]
     fn a_client_only_capture_is_one_sided_not_unanswered() {
         // A tap that sees client -> server only: the client's ACK of ISN+1 proves the SYN-ACK.
         let mut w = Wire::new();

@@ -22,6 +22,9 @@ pub struct Endpoint {
     pub synacks: u32,
     /// When this side sent its last SYN (or SYN-ACK) so far.
     pub last_syn_at: Option<Timestamp>,
+    /// The TSval of its first and last SYN without ACK (RFC 7323 timestamps), when they carried one:
+    /// what an answer to them may echo.
+    pub syn_tsvals: Option<(u32, u32)>,
     /// Sequence number just past the highest segment sent (this side's SND.NXT as seen on the wire).
     pub next_seq: Option<Seq>,
     /// First sequence number of data (ISN+1, or the first payload byte seen midstream).
@@ -32,6 +35,9 @@ pub struct Endpoint {
     /// Sequence number just past the highest payload byte sent in the receiver's window, holes
     /// included: a byte beyond `data_end` counts only once the peer acknowledges it.
     pub data_max: Option<Seq>,
+    /// Bytes from `data_start` to `data_end`, counted as the range grows: a transfer past 2^31
+    /// bytes wraps sequence space, so the distance between the two alone would be wrong.
+    pub data_len: u64,
     /// Sequence number the FIN occupies (RFC 9293 §3.4: FIN consumes one number).
     pub fin_seq: Option<Seq>,
     pub fin_at: Option<Timestamp>,
@@ -75,10 +81,12 @@ impl Endpoint {
             syns: 0,
             synacks: 0,
             last_syn_at: None,
+            syn_tsvals: None,
             next_seq: None,
             data_start: None,
             data_end: None,
             data_max: None,
+            data_len: 0,
             fin_seq: None,
             fin_at: None,
             ack_at_fin: None,
@@ -111,15 +119,27 @@ impl Endpoint {
     /// injected or corrupt as real.
     #[must_use]
     pub fn bytes(&self, peer_ack: Option<Seq>) -> u64 {
-        let (Some(start), Some(mut end)) = (self.data_start, self.data_end) else {
+        let Some(end) = self.data_end else {
             return 0;
         };
+        let mut beyond = 0;
         if let (Some(max), Some(ack)) = (self.data_max, peer_ack)
             && end.precedes(ack)
         {
-            end = if ack.precedes(max) { ack } else { max };
+            let acked = if ack.precedes(max) { ack } else { max };
+            beyond = u64::try_from(end.distance(acked)).unwrap_or(0);
         }
-        u64::try_from(start.distance(end)).unwrap_or(0)
+        self.data_len + beyond
+    }
+
+    /// Takes a new ISN before any data was counted (a SYN re-sent with another one).
+    pub fn restart_isn(&mut self, isn: Seq) {
+        self.isn = None;
+        self.data_start = None;
+        self.data_end = None;
+        self.data_max = None;
+        self.data_len = 0;
+        self.note_isn(isn);
     }
 
     /// Starts the data range at ISN+1 once the SYN is known (RFC 9293 §3.4: data begins after it).
@@ -147,15 +167,34 @@ impl Endpoint {
                 // is met when it arrives (`first` at or before `done`).
                 if first.precedes_or_eq(done) && done.precedes(last) {
                     self.data_end = Some(last);
+                    self.data_len += u64::try_from(done.distance(last)).unwrap_or(0);
                 }
-                if first.precedes(start) && start.precedes_or_eq(last) {
+                // Below the start only while the range is short: past 2^32 bytes sequence space
+                // comes round to the start again, and a segment there is new data, not older data.
+                if self.data_len < 1 << 30 && first.precedes(start) && start.precedes_or_eq(last) {
                     self.data_start = Some(first);
+                    self.data_len += u64::try_from(first.distance(start)).unwrap_or(0);
                 }
             }
             _ => {
                 self.data_start = Some(first);
                 self.data_end = Some(last);
+                self.data_len = u64::from(payload_len);
             }
+        }
+    }
+
+    /// Whether `tsecr`, echoed to this side while it is in SYN-SENT, echoes one of its SYNs: Linux
+    /// drops what echoes anything else (`tcp_rcv_synsent_state_process`, counted as
+    /// PAWSActiveRejected), RSTs included, and answers the rest with a RST. Without timestamps on
+    /// both sides (or a zero echo, which Linux does not check) anything passes.
+    #[must_use]
+    pub fn echoes_own_syn(&self, timestamps: Option<(u32, u32)>) -> bool {
+        match (self.syn_tsvals, timestamps) {
+            (Some((first, last)), Some((_, tsecr))) if tsecr != 0 => {
+                tsecr.wrapping_sub(first) <= last.wrapping_sub(first)
+            }
+            _ => true,
         }
     }
 

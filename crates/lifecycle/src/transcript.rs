@@ -28,6 +28,8 @@ pub struct Wire {
     pub now: u64,
     /// The TTL each side's segments arrive with (64 and 63 by default: the server is a hop further).
     pub ttl: (u8, u8),
+    /// RFC 7323 timestamps (TSval, TSecr) for the next segment only.
+    next_ts: Option<(u32, u32)>,
 }
 
 impl Wire {
@@ -41,6 +43,7 @@ impl Wire {
             server: "10.0.0.2:80".parse().unwrap(),
             now: 1_000 * 1_000 * MS,
             ttl: (64, 63),
+            next_ts: None,
         }
     }
     pub fn send(&mut self, from_client: bool, flags: u8, seq: u32, ack: u32, len: u32) -> &mut Wire {
@@ -55,10 +58,17 @@ impl Wire {
         seg.ack = Seq(ack);
         seg.payload_len = len;
         seg.ttl = if from_client { self.ttl.0 } else { self.ttl.1 };
+        seg.options.timestamps = self.next_ts.take();
         self.now += MS;
         self.t.handle_segment(Timestamp(self.now), &seg);
         self
     }
+    /// Gives the next segment RFC 7323 timestamps.
+    pub fn ts(&mut self, tsval: u32, tsecr: u32) -> &mut Wire {
+        self.next_ts = Some((tsval, tsecr));
+        self
+    }
+
     /// The connection being tracked between the two ends.
     #[track_caller]
     fn conn(&self) -> &Connection {

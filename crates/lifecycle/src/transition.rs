@@ -34,6 +34,9 @@ pub enum Trigger {
     TimeWaitExpired,
     /// A new SYN took over the 4-tuple while it held TIME-WAIT.
     Reopened,
+    /// The observer takes back a RST it had taken as accepted: the receiver's later segments show it
+    /// ignored it, so each endpoint is again in the state it was in before.
+    RstIgnored(State),
 }
 
 /// The state after `trigger`, from `state`. A trigger that does not apply in a state (a retransmitted
@@ -79,6 +82,7 @@ pub fn next(state: State, trigger: Trigger) -> State {
         // §3.10.7.4 TIME-WAIT with RFC 6191: a new SYN with a higher ISN (or timestamp) may reopen the
         // 4-tuple; Linux kills the TIME-WAIT socket when it accepts it (`tcp_timewait_state_process`).
         (TimeWait, Reopened) => Closed,
+        (_, RstIgnored(before)) => before,
         (s, _) => s,
     }
 }

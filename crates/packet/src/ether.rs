@@ -54,10 +54,26 @@ pub(crate) fn chain(mut ethertype: u16, mut rest: &[u8]) -> Result<(Network, &[u
             // addresses and its ethertype). 16 bytes in all before the inner Ethernet header.
             ETHERTYPE_FABRIC_PATH => next(rest, 14)?,
             ETHERTYPE_MPLS | ETHERTYPE_MPLS_MULTICAST => mpls(rest)?,
+            // A length (IEEE 802.3), not an ethertype: the frame carries 802.2 LLC, which holds IP
+            // only through SNAP with the ethertype OUI (RFC 1042).
+            length if length <= MAX_802_3_LENGTH => llc_snap(rest)?,
             ETHERTYPE_PPPOE_SESSION => pppoe_session(rest)?,
             _ => return Err(Skip::NotIp),
         };
     }
+}
+
+/// The largest IEEE 802.3 length field; larger values are ethertypes (IEEE 802.3 clause 3.2.6).
+const MAX_802_3_LENGTH: u16 = 1500;
+
+/// 802.2 LLC with SNAP (RFC 1042): DSAP and SSAP 0xAA, control 0x03 (UI), OUI 00-00-00, then an
+/// ethertype. Any other LLC payload is not IP.
+fn llc_snap(rest: &[u8]) -> Result<(u16, &[u8]), Skip> {
+    const SNAP: [u8; 6] = [0xAA, 0xAA, 0x03, 0, 0, 0];
+    if rest.iter().zip(SNAP).any(|(b, s)| *b != s) {
+        return Err(Skip::NotIp);
+    }
+    next(rest, SNAP.len())
 }
 
 /// Skips `skip` bytes of a tag, reads the next ethertype and returns it with what follows it.

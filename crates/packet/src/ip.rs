@@ -114,6 +114,7 @@ fn ipv4(b: &[u8], wire_len: u32) -> Result<Packet<'_>, Skip> {
     if total < header {
         return Err(Skip::Malformed(Malformed::IpLength { total, header }));
     }
+    beyond_wire(total, wire_len)?;
     let transport = slice(b, header, total).ok_or(Skip::Truncated(Layer::Ip))?;
     let frag = u16::from_be_bytes([h[6], h[7]]);
     let (offset, more) = (frag & IPV4_OFFSET_MASK, frag & IPV4_MORE_FRAGMENTS != 0);
@@ -152,6 +153,7 @@ fn ipv6(b: &[u8], wire_len: u32) -> Result<Packet<'_>, Skip> {
         0 => wire_len.max(40),
         p => 40 + u32::from(p),
     };
+    beyond_wire(total, wire_len)?;
     let chain = ext_chain(b, h[6], 40, total)?;
     let transport = slice(b, chain.header, total).ok_or(Skip::Truncated(Layer::Ip))?;
     Ok(Packet {
@@ -224,6 +226,18 @@ pub(crate) fn ext_chain(b: &[u8], mut protocol: u8, mut header: u32, total: u32)
         header,
         fragment,
     })
+}
+
+/// An IP length the packet on the wire (`wire_len`, when the capture gives one) could not hold.
+#[inline(always)]
+fn beyond_wire(total: u32, wire_len: u32) -> Result<(), Skip> {
+    if wire_len > 0 && total > wire_len {
+        return Err(Skip::Malformed(Malformed::IpBeyondWire {
+            total,
+            wire: wire_len,
+        }));
+    }
+    Ok(())
 }
 
 /// Byte `at` of the extension header starting at `start`: malformed if the IP length ends before

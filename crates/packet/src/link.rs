@@ -130,8 +130,9 @@ pub(crate) fn network(link: LinkType, frame: &[u8]) -> Result<(Network, &[u8]), 
         LinkType::LINUX_SLL2 => cooked(frame, 0, 20),
         LinkType::NULL => null(frame, |b| [u32::from_le_bytes(b), u32::from_be_bytes(b)]),
         LinkType::LOOP => null(frame, |b| [u32::from_be_bytes(b); 2]),
-        LinkType::PPP => ppp(frame),
-        LinkType::PPP_HDLC => match u8_at(frame, 0) {
+        // Cisco HDLC frames (address 0x0F unicast, 0x8F multicast) are also written under both PPP
+        // link types.
+        LinkType::PPP | LinkType::PPP_HDLC => match u8_at(frame, 0) {
             Some(0x0F | 0x8F) => cisco_hdlc(frame),
             _ => ppp(frame),
         },

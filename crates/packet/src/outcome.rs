@@ -191,6 +191,9 @@ pub enum Malformed {
     TcpBeyondIp { ip_payload: u32, tcp_header: u32 },
     /// A link header's own length field is impossible (an NFLOG record shorter than its header).
     LinkHeader,
+    /// The IP length is longer than the packet was on the wire (the capture's original length): a
+    /// receiver drops it (Linux `ip_rcv_core`), and bytes that never existed must not be counted.
+    IpBeyondWire { total: u32, wire: u32 },
 }
 
 impl fmt::Display for Skip {
@@ -254,6 +257,9 @@ impl fmt::Display for Malformed {
                 "TCP header of {tcp_header} bytes in an IP payload of {ip_payload}"
             ),
             Malformed::LinkHeader => f.write_str("impossible length in the link header"),
+            Malformed::IpBeyondWire { total, wire } => {
+                write!(f, "IP length {total} longer than the packet on the wire ({wire})")
+            }
         }
     }
 }

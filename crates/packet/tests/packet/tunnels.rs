@@ -447,3 +447,36 @@ fn nflog_in_either_byte_order_and_pktap() {
     whole(&mut d, LinkType::PKTAP, &pktap(-1, b"", &inner_eth())).unwrap();
     assert_eq!(d.process(), None);
 }
+
+#[test]
+fn an_ip_length_longer_than_the_packet_on_the_wire_is_malformed() {
+    // nDPI tls_invalid_reads.pcap: a 66-byte SYN-ACK whose IP header says 4148 bytes.
+    let mut packet = inner();
+    packet[2..4].copy_from_slice(&4148u16.to_be_bytes());
+    assert_eq!(
+        Decoder::default().decode(LinkType::RAW, &packet, 50, 0),
+        Err(Skip::Malformed(packet::Malformed::IpBeyondWire {
+            total: 4148,
+            wire: 50
+        }))
+    );
+    // Cut by a snaplen, the same length is fine: the wire held it.
+    assert!(Decoder::default().decode(LinkType::RAW, &packet, 4148, 0).is_ok());
+}
+
+#[test]
+fn llc_snap_and_cisco_hdlc_under_ppp() {
+    // Zeek snap-tcp.pcap: an 802.3 length, then LLC/SNAP (RFC 1042) with the IPv4 ethertype.
+    let ip = inner();
+    let llc = concat(&[&[0xAA, 0xAA, 0x03, 0, 0, 0, 0x08, 0x00], &ip]);
+    let frame = eth(u16::try_from(llc.len()).unwrap(), &llc);
+    assert!(whole(&mut Decoder::default(), LinkType::ETHERNET, &frame).is_ok());
+    let spanning_tree = eth(7, &[0x42, 0x42, 0x03, 0, 0, 0, 0]);
+    assert_eq!(
+        whole(&mut Decoder::default(), LinkType::ETHERNET, &spanning_tree),
+        Err(Skip::NotIp)
+    );
+    // nDPI BGP_Cisco_hdlc_slarp.pcap: Cisco HDLC frames written as DLT_PPP.
+    let hdlc = concat(&[&[0x0F, 0x00, 0x08, 0x00], &ip]);
+    assert!(whole(&mut Decoder::default(), LinkType::PPP, &hdlc).is_ok());
+}
