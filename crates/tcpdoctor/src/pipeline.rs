@@ -78,7 +78,7 @@ impl<W: Write> Pipeline<W> {
             .decoder
             .decode(LinkType(frame.link_type), frame.data, frame.orig_len, frame.ts);
         self.stats.record(&decoded);
-        let Ok(tcp) = decoded else { return Ok(()) };
+        let Ok(tcp) = &decoded else { return Ok(()) };
         if !self.filter.is_empty() && !self.filter.matches(&tcp.segment) {
             return Ok(());
         }
