@@ -629,6 +629,7 @@ impl Connection {
     fn apply_ack(&mut self, from: Side, ack: Seq, now: Timestamp) {
         let (me, peer) = self.pair_mut(from);
         me.note_ack(ack);
+        peer.note_acked(ack);
         // The sender has received the peer's SYN: handshake progress (RFC 9293 §3.5). A SYN-ACK
         // moved its sender to SYN-RECEIVED in `apply_syn`, where this trigger does nothing.
         if let Some(isn) = peer.isn
@@ -749,7 +750,7 @@ impl Connection {
     /// acknowledged of it (its FIN, if it sent one, included: the two look alike).
     fn bytes_sent(me: &Endpoint, peer: &Endpoint) -> u64 {
         if me.packets > 0 {
-            return me.bytes(peer.highest_ack);
+            return me.bytes();
         }
         match (me.data_start, peer.highest_ack) {
             (Some(start), Some(ack)) => u64::try_from(start.distance(ack)).unwrap_or(0),

@@ -673,13 +673,7 @@ mod real_world {
         let mut w = Wire::new();
         w.handshake().exchange();
         w.s(ACK | PSH, 30_521, 111, 17).c(ACK, 111, 521, 0);
-        assert_eq!(
-            w.t.connection(w.client, w.server)
-                .unwrap()
-                .server()
-                .bytes(Some(Seq(521))),
-            20
-        );
+        assert_eq!(w.t.connection(w.client, w.server).unwrap().server().bytes(), 20);
         w.c(ACK, 111, 30_538, 0);
         let r = w.finish();
         assert_eq!(r.bytes_server, 30_037);

@@ -38,6 +38,12 @@ pub struct Endpoint {
     /// Bytes from `data_start` to `data_end`, counted as the range grows: a transfer past 2^31
     /// bytes wraps sequence space, so the distance between the two alone would be wrong.
     pub data_len: u64,
+    /// Bytes from `data_start` to `data_max`, and to the peer's highest acknowledgement, counted the
+    /// same way as they advance.
+    pub max_len: u64,
+    pub acked_len: u64,
+    /// The acknowledgement `acked_len` runs to.
+    acked_to: Option<Seq>,
     /// Sequence number the FIN occupies (RFC 9293 §3.4: FIN consumes one number).
     pub fin_seq: Option<Seq>,
     pub fin_at: Option<Timestamp>,
@@ -87,6 +93,9 @@ impl Endpoint {
             data_end: None,
             data_max: None,
             data_len: 0,
+            max_len: 0,
+            acked_len: 0,
+            acked_to: None,
             fin_seq: None,
             fin_at: None,
             ack_at_fin: None,
@@ -113,23 +122,25 @@ impl Endpoint {
     }
 
     /// Payload bytes sent, counted once by sequence range (retransmissions do not count twice): the
-    /// range seen without a hole, extended over holes as far as `peer_ack` (the peer's highest
-    /// acknowledgment) covers what was seen sent. Bytes beyond a hole that the peer never
-    /// acknowledged are not counted: a segment that jumps ahead in sequence space is as likely
-    /// injected or corrupt as real.
+    /// range seen without a hole, extended over holes as far as the peer's acknowledgement covers
+    /// what was seen sent. Bytes beyond a hole that the peer never acknowledged are not counted: a
+    /// segment that jumps ahead in sequence space is as likely injected or corrupt as real.
     #[must_use]
-    pub fn bytes(&self, peer_ack: Option<Seq>) -> u64 {
-        let Some(end) = self.data_end else {
-            return 0;
+    pub fn bytes(&self) -> u64 {
+        self.data_len.max(self.acked_len.min(self.max_len))
+    }
+
+    /// Counts the peer's acknowledgement `ack` of this side's data (RFC 9293 §3.4: it acknowledges
+    /// everything before it).
+    pub fn note_acked(&mut self, ack: Seq) {
+        let Some(start) = self.data_start else {
+            return;
         };
-        let mut beyond = 0;
-        if let (Some(max), Some(ack)) = (self.data_max, peer_ack)
-            && end.precedes(ack)
-        {
-            let acked = if ack.precedes(max) { ack } else { max };
-            beyond = u64::try_from(end.distance(acked)).unwrap_or(0);
+        let from = self.acked_to.unwrap_or(start);
+        if from.precedes(ack) {
+            self.acked_len += u64::try_from(from.distance(ack)).unwrap_or(0);
+            self.acked_to = Some(ack);
         }
-        self.data_len + beyond
     }
 
     /// Takes a new ISN before any data was counted (a SYN re-sent with another one).
@@ -139,6 +150,9 @@ impl Endpoint {
         self.data_end = None;
         self.data_max = None;
         self.data_len = 0;
+        self.max_len = 0;
+        self.acked_len = 0;
+        self.acked_to = None;
         self.note_isn(isn);
     }
 
@@ -160,6 +174,16 @@ impl Endpoint {
         }
         let first = if syn { seq.plus(1) } else { seq };
         let last = first.plus(payload_len);
+        match (self.data_max, self.data_start) {
+            (Some(m), _) if m.precedes(last) => {
+                self.max_len += u64::try_from(m.distance(last)).unwrap_or(0);
+            }
+            (None, Some(start)) if start.precedes(last) => {
+                self.max_len = u64::try_from(start.distance(last)).unwrap_or(0);
+            }
+            (None, _) => self.max_len = u64::from(payload_len),
+            _ => {}
+        }
         self.data_max = Some(self.data_max.map_or(last, |m| m.max_seq(last)));
         match (self.data_start, self.data_end) {
             (Some(start), Some(done)) => {
@@ -172,8 +196,13 @@ impl Endpoint {
                 // Below the start only while the range is short: past 2^32 bytes sequence space
                 // comes round to the start again, and a segment there is new data, not older data.
                 if self.data_len < 1 << 30 && first.precedes(start) && start.precedes_or_eq(last) {
+                    let lower = u64::try_from(first.distance(start)).unwrap_or(0);
                     self.data_start = Some(first);
-                    self.data_len += u64::try_from(first.distance(start)).unwrap_or(0);
+                    self.data_len += lower;
+                    self.max_len += lower;
+                    if self.acked_to.is_some() {
+                        self.acked_len += lower;
+                    }
                 }
             }
             _ => {
