@@ -13,6 +13,7 @@ pub mod fuzzing;
 pub mod idle_timeouts;
 pub mod kernel;
 pub mod kernel_event;
+pub mod record;
 pub mod reset_origin;
 pub mod segment;
 pub mod seq;
