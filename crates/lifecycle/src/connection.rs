@@ -588,8 +588,14 @@ impl Connection {
         if let Some(isn) = peer.isn
             && isn.precedes(ack)
         {
-            me.enter(Trigger::AckedPeerSyn, now);
-            peer.enter(Trigger::SynAcked, now);
+            // Checked here, though the table would ignore them too: every ACK of a connection
+            // acknowledges the peer's SYN, and this is the per-segment path.
+            if me.state() == State::SynSent {
+                me.enter(Trigger::AckedPeerSyn, now);
+            }
+            if peer.state() == State::SynReceived {
+                peer.enter(Trigger::SynAcked, now);
+            }
             if from == Side::Client && self.saw_synack && !self.handshake_acked {
                 self.handshake_acked = true;
             }

@@ -241,6 +241,7 @@ impl Endpoint {
     /// Moves this endpoint by `trigger` through the transition table ([`crate::transition::next`]),
     /// remembering when TIME-WAIT began (its timer starts there, RFC 9293 §3.6). The only writer of
     /// the state.
+    #[inline]
     pub fn enter(&mut self, trigger: Trigger, now: Timestamp) {
         let state = next(self.state, trigger);
         if state == State::TimeWait && self.state != State::TimeWait {

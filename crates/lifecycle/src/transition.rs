@@ -42,6 +42,7 @@ pub enum Trigger {
 /// The state after `trigger`, from `state`. A trigger that does not apply in a state (a retransmitted
 /// SYN in ESTABLISHED, a FIN acknowledged twice) leaves the state as it is.
 #[must_use]
+#[inline]
 pub fn next(state: State, trigger: Trigger) -> State {
     use State::*;
     use Trigger::*;
