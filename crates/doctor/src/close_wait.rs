@@ -36,9 +36,7 @@ pub fn groups(
             fds: Vec::new(),
         });
         g.count += 1;
-        // In CLOSE-WAIT the peer's FIN has been received: inet_diag's Recv-Q (rcv_nxt - copied_seq)
-        // counts its sequence number too, so `ss` shows 1 for a socket with nothing unread.
-        g.unread_bytes += u64::from(s.recv_q.saturating_sub(1));
+        g.unread_bytes += u64::from(s.state.unread_bytes(s.recv_q));
         if let Some(idle) = s.idle {
             let ms = u64::from(idle.last_data_recv_ms);
             g.max_idle_ms = Some(g.max_idle_ms.map_or(ms, |m| m.max(ms)));

@@ -99,6 +99,21 @@ impl KernelState {
         }
     }
 
+    /// The bytes an application has not read, from a socket's Recv-Q in this state. inet_diag's Recv-Q
+    /// is `rcv_nxt - copied_seq`: once the peer's FIN has arrived it counts the FIN's sequence number
+    /// too, until the application reads the end of stream (so `ss` shows 1 for a CLOSE-WAIT socket
+    /// with nothing unread). For a listener it is the accept queue, not bytes.
+    #[must_use]
+    pub fn unread_bytes(self, recv_q: u32) -> u32 {
+        match self {
+            KernelState::CloseWait
+            | KernelState::LastAck
+            | KernelState::Closing
+            | KernelState::TimeWait => recv_q.saturating_sub(1),
+            _ => recv_q,
+        }
+    }
+
     /// The RFC 9293 state this kernel state stands for (a request socket is SYN-RECEIVED).
     #[must_use]
     pub fn rfc_state(self) -> State {

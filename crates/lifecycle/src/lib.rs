@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod connection;
+pub mod correlate;
 pub mod ending;
 pub mod endpoint;
 #[doc(hidden)]

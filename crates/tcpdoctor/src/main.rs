@@ -5,6 +5,8 @@ mod analyze;
 #[cfg(target_os = "linux")]
 mod capture_cmd;
 mod filter;
+#[cfg(target_os = "linux")]
+mod lab;
 mod output;
 mod pipeline;
 mod seconds;
@@ -43,6 +45,10 @@ enum Command {
     /// Every TCP state change and reset on this host as the kernel makes them, with the kernel's reason.
     #[cfg(target_os = "linux")]
     Trace(trace::TraceArgs),
+    /// The seed's situations made to happen with real sockets in a throwaway namespace, seen through
+    /// packets, kernel events and the socket table at once (`lab list`, `lab all`).
+    #[cfg(target_os = "linux")]
+    Lab(lab::LabArgs),
 }
 
 fn main() -> ExitCode {
@@ -61,6 +67,8 @@ fn main() -> ExitCode {
         Some(Command::Status(args)) => status::run(args).map(|()| 0),
         #[cfg(target_os = "linux")]
         Some(Command::Trace(args)) => trace::run(args),
+        #[cfg(target_os = "linux")]
+        Some(Command::Lab(args)) => lab::run(args),
         None => status::run(&cli.status).map(|()| 0),
     };
     match result {
