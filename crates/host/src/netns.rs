@@ -33,9 +33,7 @@ pub fn run_in<T: Send + 'static>(
 /// thread, the threads it spawns, which inherit it, and the sockets made in it), so it goes away on
 /// every exit path — an error, a panic, Ctrl-C, even SIGKILL — without any cleanup code. Needs
 /// CAP_SYS_ADMIN.
-pub fn run_private<T: Send + 'static>(
-    work: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, HostError> {
+pub fn run_private<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, HostError> {
     std::thread::spawn(move || {
         // SAFETY: unshare with CLONE_NEWNET only moves the calling thread (a multithreaded process may
         // do so); no memory is involved.

@@ -159,7 +159,13 @@ pub fn join(record: &ConnectionRecord, events: &[KernelEvent], snapshots: &[Tabl
     joined.events.sort_by_key(|(_, e)| e.time);
     for side in [Side::Client, Side::Server] {
         let closed = |e: &KernelEvent| {
-            matches!(e.kind, EventKind::StateChange { new: State::Closed, .. })
+            matches!(
+                e.kind,
+                EventKind::StateChange {
+                    new: State::Closed,
+                    ..
+                }
+            )
         };
         let last = joined.events.iter().rev().find(|(s, _)| *s == side);
         if last.is_none_or(|(_, e)| closed(e)) {
@@ -220,10 +226,10 @@ pub fn join(record: &ConnectionRecord, events: &[KernelEvent], snapshots: &[Tabl
         reset_check(record, &joined),
         closer_check(record, &joined),
     ]
-        .into_iter()
-        .flatten()
-        .chain(state_checks(record, &joined))
-        .collect();
+    .into_iter()
+    .flatten()
+    .chain(state_checks(record, &joined))
+    .collect();
     joined
 }
 
@@ -247,11 +253,23 @@ fn is_connect_to(record: &ConnectionRecord, e: &KernelEvent) -> bool {
 /// become ESTABLISHED: a connection picked up midstream has no handshake events.
 fn handshake_check(record: &ConnectionRecord, joined: &Joined) -> Option<Check> {
     let established = joined.events.iter().any(|(_, e)| {
-        matches!(e.kind, EventKind::StateChange { new: State::Established, .. })
+        matches!(
+            e.kind,
+            EventKind::StateChange {
+                new: State::Established,
+                ..
+            }
+        )
     });
     let gave_up = joined.events.iter().any(|(s, e)| {
         *s == Side::Client
-            && matches!(e.kind, EventKind::StateChange { old: State::SynSent, new: State::Closed })
+            && matches!(
+                e.kind,
+                EventKind::StateChange {
+                    old: State::SynSent,
+                    new: State::Closed
+                }
+            )
     });
     if !established && !gave_up {
         return None;

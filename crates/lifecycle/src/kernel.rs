@@ -106,10 +106,9 @@ impl KernelState {
     #[must_use]
     pub fn unread_bytes(self, recv_q: u32) -> u32 {
         match self {
-            KernelState::CloseWait
-            | KernelState::LastAck
-            | KernelState::Closing
-            | KernelState::TimeWait => recv_q.saturating_sub(1),
+            KernelState::CloseWait | KernelState::LastAck | KernelState::Closing | KernelState::TimeWait => {
+                recv_q.saturating_sub(1)
+            }
             _ => recv_q,
         }
     }

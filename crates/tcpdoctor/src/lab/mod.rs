@@ -63,8 +63,7 @@ pub fn run(args: &LabArgs) -> Result<i32> {
         Err(e) => (None, Some(format!("kernel events unavailable: {e}"))),
     };
     if let Some(dir) = &args.keep {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("{}: cannot create", dir.display()))?;
+        std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
     }
     let mut runs = Vec::new();
     let mut out = io::BufWriter::new(io::stdout().lock());

@@ -114,7 +114,10 @@ impl Player {
             Act::ConnectClosedPort => {
                 let mut closed = self.server;
                 closed.set_port(self.server.port().wrapping_add(1));
-                (format!("connect to {closed}"), self.connect(closed).map(|_| "ok".into()))
+                (
+                    format!("connect to {closed}"),
+                    self.connect(closed).map(|_| "ok".into()),
+                )
             }
             Act::Accept => ("accept".into(), self.accept()),
             Act::Send(n) => (format!("send {n} bytes"), self.send(who, n)),
@@ -128,9 +131,7 @@ impl Player {
             Act::Close => ("close".into(), ok(self.close(who))),
             Act::LingerZero => (
                 "setsockopt(SO_LINGER, {on, 0})".into(),
-                ok(self
-                    .socket(who)
-                    .and_then(|s| s.set_linger(Some(Duration::ZERO)))),
+                ok(self.socket(who).and_then(|s| s.set_linger(Some(Duration::ZERO)))),
             ),
             Act::DropArriving(on) => (
                 if on {
@@ -226,7 +227,9 @@ impl Player {
             Who::Server => self.listener.take(),
             Who::Client | Who::Lab => self.clients.pop(),
         };
-        socket.map(drop).ok_or_else(|| io::Error::other("nothing to close"))
+        socket
+            .map(drop)
+            .ok_or_else(|| io::Error::other("nothing to close"))
     }
 
     fn snapshot(&mut self, label: &'static str) -> io::Result<String> {

@@ -300,6 +300,15 @@ fn run_json(run: &Run) -> serde_json::Value {
             "time": s.time.as_secs_f64(),
             "sockets": s.evidence.sockets.iter()
                 .filter(|k| k.local.ip() == run.server.ip() || k.remote.ip() == run.server.ip())
+                .map(|k| json!({
+                    "state": k.state.rfc_name(),
+                    "local": endpoint_string(k.local),
+                    "remote": endpoint_string(k.remote),
+                    "recv_q": k.recv_q,
+                    "unread_bytes": k.state.unread_bytes(k.recv_q),
+                    "send_q": k.send_q,
+                    "owners": k.owners,
+                }))
                 .collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
         "sources_agree": run.sources_agree(),
@@ -327,6 +336,7 @@ fn connection_json(r: &ConnectionRecord, j: &Joined) -> serde_json::Value {
             "side": row.side.name(),
             "state": row.state.rfc_name(),
             "recv_q": row.recv_q,
+            "unread_bytes": row.unread_bytes(),
             "send_q": row.send_q,
             "owners": row.owners,
         })).collect::<Vec<_>>(),

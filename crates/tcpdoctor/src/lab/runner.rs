@@ -80,11 +80,7 @@ fn server_address(index: usize) -> SocketAddr {
 }
 
 /// Runs the scenario; `tracer` (when tracing works here) is read for its events afterwards.
-pub fn run(
-    scenario: &'static Scenario,
-    index: usize,
-    tracer: Option<&mut Tracer>,
-) -> Result<Run> {
+pub fn run(scenario: &'static Scenario, index: usize, tracer: Option<&mut Tracer>) -> Result<Run> {
     let server = server_address(index);
     let (pcap, player, start, stop) = host::netns::run_private(move || in_namespace(scenario, server))
         .context("creating the lab's network namespace (needs CAP_SYS_ADMIN: run as root)")??;
@@ -94,9 +90,7 @@ pub fn run(
     };
     let records = records(&pcap)?;
     let Player {
-        outcomes,
-        snapshots,
-        ..
+        outcomes, snapshots, ..
     } = player;
     let tables: Vec<TableSnapshot<'_>> = snapshots
         .iter()
@@ -163,10 +157,7 @@ fn in_namespace(
     Ok((pcap, player, start, end))
 }
 
-fn capture_loopback(
-    stop: &AtomicBool,
-    ready: &mpsc::Sender<Result<()>>,
-) -> Result<Vec<u8>> {
+fn capture_loopback(stop: &AtomicBool, ready: &mpsc::Sender<Result<()>>) -> Result<Vec<u8>> {
     let mut live = match LiveCapture::open("lo", RING_BYTES, Accept::Tcp) {
         Ok(l) => l,
         Err(e) => {
@@ -272,7 +263,11 @@ fn check_truth(run: &Run, truth: &Truth) -> Vec<TruthCheck> {
                     .iter()
                     .find(|row| row.label == label && row.side == side)
                     .map_or_else(|| "no socket".into(), |row| row.state.rfc_name().into());
-                check("socket table", format!("{} {state}", side.name()), format!("{} {found}", side.name()));
+                check(
+                    "socket table",
+                    format!("{} {state}", side.name()),
+                    format!("{} {found}", side.name()),
+                );
             }
         }
     }

@@ -185,6 +185,7 @@ pub fn retransmissions(path: &Path, copies: u32) {
 /// What a bounded run of the binary gave.
 #[derive(Debug)]
 pub struct Run {
+    pub pid: u32,
     /// The exit code; `None` if a signal ended it.
     pub code: Option<i32>,
     pub signal: Option<i32>,
@@ -274,6 +275,7 @@ pub fn run_command(mut cmd: Command, limit: Duration, what: &str) -> Run {
         (None, Some(libc::WTERMSIG(status)))
     };
     Run {
+        pid: pid.unsigned_abs(),
         code,
         signal,
         stdout,

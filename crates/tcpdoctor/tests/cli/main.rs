@@ -14,6 +14,8 @@ mod floods;
 #[cfg(target_os = "linux")]
 mod generate;
 #[cfg(target_os = "linux")]
+mod lab;
+#[cfg(target_os = "linux")]
 mod live;
 #[cfg(target_os = "linux")]
 mod output_safety;

@@ -89,6 +89,13 @@ fn each_command_names_the_capability_it_lacks() {
         "trace as nobody",
     );
     one_line_naming(&run, "trace as nobody", "CAP_SYS_ADMIN");
+    // lab: its namespaces need CAP_SYS_ADMIN; it says so before it starts anything.
+    let run = run_command(
+        as_nobody(None, bin, &["lab", "handshake"]),
+        LIMIT,
+        "lab as nobody",
+    );
+    one_line_naming(&run, "lab as nobody", "CAP_SYS_ADMIN");
     // status of another namespace: setns(CLONE_NEWNET) needs CAP_SYS_ADMIN.
     let run = run_command(
         as_nobody(None, bin, &["status", "--netns", &ns.0]),
