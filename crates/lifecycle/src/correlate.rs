@@ -20,6 +20,7 @@ use crate::record::ConnectionRecord;
 use crate::reset_origin::ResetOrigin;
 use crate::segment::Timestamp;
 use crate::state::State;
+use std::collections::HashMap;
 use std::net::SocketAddr;
 
 /// How far outside the connection's first and last segment an event or a socket-table row may fall
@@ -434,6 +435,79 @@ fn state_checks<'a>(record: &'a ConnectionRecord, joined: &'a Joined) -> impl It
                 agree: table == packets,
             }
         })
+}
+
+/// Kernel events kept per connection while a live capture runs, until the tracker ends the connection
+/// they belong to (`capture --trace`). Bounded: at most [`KernelLog::MAX_FLOWS`] 4-tuples and
+/// [`KernelLog::MAX_PER_FLOW`] events each; beyond that the oldest are dropped and counted.
+#[derive(Debug, Default)]
+pub struct KernelLog {
+    flows: HashMap<(SocketAddr, SocketAddr), Vec<KernelEvent>>,
+    /// Events dropped to stay within the bounds.
+    pub dropped: u64,
+}
+
+impl KernelLog {
+    pub const MAX_FLOWS: usize = 65_536;
+    pub const MAX_PER_FLOW: usize = 64;
+
+    /// Either way round: each end of a connection on this host reports itself as `local`.
+    fn key(a: SocketAddr, b: SocketAddr) -> (SocketAddr, SocketAddr) {
+        if a <= b { (a, b) } else { (b, a) }
+    }
+
+    /// Keeps one event (retransmissions are left out: the packets show them).
+    pub fn push(&mut self, e: KernelEvent) {
+        if matches!(e.kind, EventKind::Retransmit { .. }) {
+            return;
+        }
+        if self.flows.len() >= Self::MAX_FLOWS {
+            self.forget_oldest_half();
+        }
+        let events = self.flows.entry(Self::key(e.local, e.remote)).or_default();
+        if events.len() >= Self::MAX_PER_FLOW {
+            events.remove(0);
+            self.dropped += 1;
+        }
+        events.push(e);
+    }
+
+    fn forget_oldest_half(&mut self) {
+        let mut last: Vec<Timestamp> = self
+            .flows
+            .values()
+            .filter_map(|v| v.last().map(|e| e.time))
+            .collect();
+        last.sort_unstable();
+        let cut = last.get(last.len() / 2).copied().unwrap_or(Timestamp(u64::MAX));
+        let mut dropped = 0;
+        self.flows.retain(|_, v| {
+            let keep = v.last().is_some_and(|e| e.time >= cut);
+            if !keep {
+                dropped += v.len() as u64;
+            }
+            keep
+        });
+        self.dropped += dropped;
+    }
+
+    /// Joins an ended connection with the events kept for it, then forgets those events (a connection
+    /// that reuses the 4-tuple later starts with its own).
+    pub fn join(&mut self, record: &ConnectionRecord) -> Joined {
+        let mut connect = record.client;
+        connect.set_port(0);
+        let mut events = self
+            .flows
+            .remove(&Self::key(record.client, record.server))
+            .unwrap_or_default();
+        if let Some(pending) = self.flows.get_mut(&Self::key(connect, record.server)) {
+            // `connect()`s to this server not yet bound to a port: take only those before this start.
+            let (mine, later): (Vec<_>, Vec<_>) = pending.drain(..).partition(|e| e.time <= record.start);
+            *pending = later;
+            events.extend(mine);
+        }
+        join(record, &events, &[])
+    }
 }
 
 #[cfg(test)]

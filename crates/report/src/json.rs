@@ -55,6 +55,9 @@ struct Connection<'a> {
     /// Zeek rows beyond those in `zeek` (a connection Zeek split more than 9 times), counted only.
     zeek_rows_dropped: u32,
     anomalies: &'a Anomalies,
+    /// The kernel's account (`capture --trace` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kernel: Option<crate::kernel_view::KernelView<'a>>,
 }
 
 #[derive(Serialize)]
@@ -121,6 +124,7 @@ pub fn write_connection(out: &mut impl Write, r: &ConnectionRecord, cx: &Context
         zeek_rows_dropped: r.zeek_dropped,
         zeek,
         anomalies: &r.anomalies,
+        kernel: cx.kernel.as_ref().map(crate::kernel_view::KernelView::of),
     };
     crate::safe::write_json(&mut *out, &obj)?;
     out.write_all(b"\n")

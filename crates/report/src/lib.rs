@@ -7,6 +7,7 @@
 pub mod connections;
 pub mod events;
 pub mod json;
+pub mod kernel_view;
 pub mod resets;
 pub mod safe;
 pub mod status;
@@ -16,11 +17,14 @@ pub mod zeek_log;
 pub use summary::{CaptureFacts, FragmentFacts, RingFacts, Summary};
 
 /// What the capture adds to a connection's record beyond the tracker's verdict: the tunnel that
-/// carried it, and (in an Apple PKTAP capture) the process that owned its socket.
+/// carried it, (in an Apple PKTAP capture) the process that owned its socket, and (with `capture
+/// --trace`) the kernel's own account of it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Context {
     /// `vxlan vni 42 10.1.1.1>10.1.1.2`, innermost tunnel first.
     pub tunnel: Option<String>,
     /// `curl (pid 4242)`.
     pub process: Option<String>,
+    /// What the kernel's tracepoints said about it (`capture --trace`).
+    pub kernel: Option<lifecycle::correlate::Joined>,
 }

@@ -6,7 +6,9 @@
 //! rest are counted together.
 
 use crate::safe;
+use lifecycle::correlate::Joined;
 use lifecycle::idle_timeouts::exceeded_by;
+use lifecycle::kernel_event::Direction;
 use lifecycle::{ConnectionRecord, ResetOrigin, endpoint_string};
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -30,9 +32,27 @@ pub struct Resets {
     /// Per server: resets after a long silence, and the shortest and longest silence.
     silent: BTreeMap<String, (u64, u64, u64)>,
     silent_other: u64,
+    /// `capture --trace`: the kernel's reasons for the resets this host sent, and the connections on
+    /// which the kernel's account and the packets' parted.
+    reasons: BTreeMap<String, u64>,
+    reasons_other: u64,
+    disagreements: u64,
 }
 
 impl Resets {
+    /// The kernel's account of one connection (`capture --trace`).
+    pub fn add_kernel(&mut self, j: &Joined) {
+        for r in j.resets.iter().filter(|r| r.direction == Direction::Sent) {
+            let name = r
+                .reason
+                .as_ref()
+                .and_then(|x| x.name.clone())
+                .unwrap_or_else(|| "no reason given".into());
+            count(&mut self.reasons, &mut self.reasons_other, name, |n| *n += 1, 1);
+        }
+        self.disagreements += u64::from(!j.agrees());
+    }
+
     pub fn add(&mut self, r: &ConnectionRecord) {
         let Some(origin) = r.reset_origin else {
             return;
@@ -71,7 +91,7 @@ impl Resets {
     pub fn write(&self, out: &mut impl Write) -> io::Result<()> {
         let [endpoint, middlebox, unknown] = self.origins;
         let total = endpoint + middlebox + unknown;
-        if total == 0 {
+        if total == 0 && self.reasons.is_empty() && self.disagreements == 0 {
             return Ok(());
         }
         writeln!(out, "Resets")?;
@@ -133,7 +153,35 @@ impl Resets {
                 self.silent_other
             )?;
         }
+        self.write_kernel(out)?;
         writeln!(out)
+    }
+}
+
+impl Resets {
+    fn write_kernel(&self, out: &mut impl Write) -> io::Result<()> {
+        if !self.reasons.is_empty() {
+            writeln!(out, "  the kernel's reasons for the resets this host sent:")?;
+            for (name, n) in &self.reasons {
+                writeln!(
+                    out,
+                    "    {n:>6}  {}: {}",
+                    safe::terminal(name),
+                    lifecycle::kernel_event::reason_words(name)
+                )?;
+            }
+            if self.reasons_other > 0 {
+                writeln!(out, "    {:>6}  other reasons", self.reasons_other)?;
+            }
+        }
+        if self.disagreements > 0 {
+            writeln!(
+                out,
+                "  {} connections where the kernel's account and the packets' differ (kernel.checks in --json)",
+                self.disagreements
+            )?;
+        }
+        Ok(())
     }
 }
 

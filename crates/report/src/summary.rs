@@ -106,6 +106,9 @@ impl Summary {
         self.syn_retransmits += u64::from(r.syn_retransmits);
         self.one_sided += u64::from(r.one_sided);
         self.resets.add(r);
+        if let Some(j) = &cx.kernel {
+            self.resets.add_kernel(j);
+        }
         let ex = self.examples.entry(r.cause).or_default();
         if ex.len() < EXAMPLES {
             ex.push((r.clone(), cx.clone()));

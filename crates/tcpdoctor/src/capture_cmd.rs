@@ -12,6 +12,7 @@ use anyhow::{Context, Result};
 use capture::PcapWriter;
 use capture::live::{Accept, DRAIN_WAIT, LINK_TYPE, LiveCapture, Next, SNAPLEN};
 use clap::Args;
+use host::trace::{TraceOptions, Tracer};
 use report::RingFacts;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -20,6 +21,8 @@ use std::time::{Duration, Instant};
 
 /// How long a wait for packets lasts before the loop looks at the clock and the stop flag.
 const POLL: Duration = Duration::from_millis(100);
+/// How often `--trace` moves the kernel's events to the pipeline.
+const TRACE_READ: Duration = Duration::from_millis(50);
 
 #[derive(Args, Debug)]
 pub struct CaptureArgs {
@@ -39,6 +42,12 @@ pub struct CaptureArgs {
     /// Also write the captured frames to this pcap file (raw IP link type, nanosecond timestamps).
     #[arg(short = 'w', value_name = "FILE")]
     pub write: Option<PathBuf>,
+    /// Also read the kernel's tracepoints (root): each connection gets the kernel's reason for its
+    /// resets, the process that connected or reset, and a check of the kernel's account against the
+    /// packets' (`kernel` in --json; the reasons in the summary). The tracepoints see every network
+    /// namespace without saying which: the same 4-tuple at the same time in two namespaces mixes.
+    #[arg(long)]
+    pub trace: bool,
     /// Kernel ring buffer size in MiB (as with tcpdump -B).
     #[arg(short = 'B', long = "buffer-size", value_name = "MIB", default_value_t = 32)]
     pub buffer_mib: usize,
@@ -61,6 +70,16 @@ pub fn run(args: &CaptureArgs) -> Result<i32> {
         Accept::TcpAndTunnels
     };
     let mut live = LiveCapture::open(&args.iface, args.buffer_mib.saturating_mul(1 << 20), accept)?;
+    let mut tracer = if args.trace {
+        let t = Tracer::start(&TraceOptions::default())
+            .context("starting the kernel tracepoints for --trace (tracefs needs root: CAP_SYS_ADMIN)")?;
+        for note in t.notes() {
+            eprintln!("tcpdoctor: {}", report::safe::terminal(note));
+        }
+        Some(t)
+    } else {
+        None
+    };
     let mut writer = match &args.write {
         Some(path) => {
             let f = File::create(path).with_context(|| format!("{}: cannot create", path.display()))?;
@@ -92,6 +111,8 @@ pub fn run(args: &CaptureArgs) -> Result<i32> {
         .push(format!("live capture on {}", args.iface));
     let deadline = args.duration.map(|d| Instant::now() + d);
     let mut frames = 0u64;
+    let mut events = Vec::new();
+    let mut last_read = Instant::now();
     let more = |frames: u64| args.count.is_none_or(|c| frames < c);
     while !stop.requested() && deadline.is_none_or(|d| Instant::now() < d) && more(frames) {
         match live.next(POLL)? {
@@ -103,6 +124,15 @@ pub fn run(args: &CaptureArgs) -> Result<i32> {
                 frames += 1;
             }
             Next::Idle => pipeline.tick(wall_clock())?,
+        }
+        // The kernel's events reach the pipeline before the connections they concern end: the
+        // tracker ends a connection no sooner than a quiet period after its last segment.
+        if let Some(t) = &mut tracer
+            && last_read.elapsed() >= TRACE_READ
+        {
+            t.read(&mut events).context("reading the kernel's events")?;
+            pipeline.kernel_events(events.drain(..));
+            last_read = Instant::now();
         }
     }
     // The kernel may still hold the last packets in a block that is not full yet: wait for it once, and
@@ -120,6 +150,22 @@ pub fn run(args: &CaptureArgs) -> Result<i32> {
     }
     if let Some(w) = &mut writer {
         w.flush()?;
+    }
+    if let Some(mut t) = tracer {
+        // Everything raised until now, in a bounded number of reads.
+        for _ in 0..64 {
+            if t.read(&mut events).context("reading the kernel's events")? == 0 {
+                break;
+            }
+        }
+        pipeline.kernel_events(events.drain(..));
+        let lost = t.stop().context("removing the tracefs instance")?;
+        if lost.events > 0 {
+            eprintln!(
+                "tcpdoctor: {} kernel events lost (the trace buffers were full): some connections lack the kernel's account",
+                lost.events
+            );
+        }
     }
     let ring = live.stats()?;
     pipeline.facts.ring = Some(RingFacts {

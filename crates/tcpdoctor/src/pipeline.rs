@@ -6,6 +6,8 @@
 use crate::filter::Filter;
 use crate::output::{Format, Sink};
 use capture::Frame;
+use lifecycle::correlate::KernelLog;
+use lifecycle::kernel_event::KernelEvent;
 use lifecycle::{Config, Event, Timestamp, Tracker};
 use packet::{DecodeStats, Decoder, DecoderConfig, LinkType, Process, Tunnel};
 use report::{CaptureFacts, Context};
@@ -34,6 +36,8 @@ pub struct Pipeline<W: Write> {
     /// The link type of the current run of frames and its length (link types rarely change).
     link: (u32, u64),
     next_timeout: Timestamp,
+    /// The kernel's events, kept until their connection ends (`capture --trace`; `None` otherwise).
+    kernel: Option<KernelLog>,
     pub facts: CaptureFacts,
 }
 
@@ -56,6 +60,7 @@ impl<W: Write> Pipeline<W> {
             links: BTreeMap::new(),
             link: (u32::MAX, 0),
             next_timeout: Timestamp(0),
+            kernel: None,
             facts: CaptureFacts {
                 max_connections: config.max_connections,
                 ..CaptureFacts::default()
@@ -95,6 +100,15 @@ impl<W: Write> Pipeline<W> {
         self.drain()
     }
 
+    /// Kernel events from the tracepoints, to be joined to each connection as it ends
+    /// (`capture --trace`).
+    pub fn kernel_events(&mut self, events: impl IntoIterator<Item = KernelEvent>) {
+        let log = self.kernel.get_or_insert_with(KernelLog::default);
+        for e in events {
+            log.push(e);
+        }
+    }
+
     /// Time passed with no frame (live capture): TIME-WAIT and idle expiry still happen.
     pub fn tick(&mut self, now: Timestamp) -> io::Result<()> {
         if now >= self.next_timeout {
@@ -122,6 +136,7 @@ impl<W: Write> Pipeline<W> {
                     .processes
                     .remove(&flow_key(r.client, r.server, r.tunnel))
                     .map(|p| p.to_string()),
+                kernel: self.kernel.as_mut().map(|k| k.join(&r)),
             };
             self.sink.connection(&r, &cx)?;
         }

@@ -340,30 +340,13 @@ fn connection_json(r: &ConnectionRecord, j: &Joined) -> serde_json::Value {
             "send_q": row.send_q,
             "owners": row.owners,
         })).collect::<Vec<_>>(),
-        "checks": j.checks.iter().map(|c| json!({
-            "aspect": c.aspect, "packets": c.packets, "kernel": c.kernel, "table": c.table, "agree": c.agree,
-        })).collect::<Vec<_>>(),
         "agree": j.agrees(),
     })
 }
 
-/// The kernel's part of a joined record (also `capture --trace`'s `kernel` field).
-pub fn kernel_json(j: &Joined) -> serde_json::Value {
-    json!({
-        "resets": j.resets.iter().map(|k| json!({
-            "side": k.side.name(),
-            "direction": k.direction.name(),
-            "time": k.time.as_secs_f64(),
-            "state": k.state.map(|s| s.rfc_name()),
-            "reason": k.reason.as_ref().and_then(|r| r.name.clone()),
-            "reason_words": k.reason.as_ref().map(|r| r.words()),
-            "pid": k.task.as_ref().map(|t| t.pid),
-            "comm": k.task.as_ref().and_then(|t| t.comm.clone()),
-        })).collect::<Vec<_>>(),
-        "connect_pid": j.connector.as_ref().map(|t| t.pid),
-        "connect_comm": j.connector.as_ref().and_then(|t| t.comm.clone()),
-        "events": j.events.len(),
-    })
+/// The kernel's part of a joined record, as `capture --trace` writes it.
+fn kernel_json(j: &Joined) -> serde_json::Value {
+    serde_json::to_value(report::kernel_view::KernelView::of(j)).unwrap_or_default()
 }
 
 /// `--keep DIR`: the capture, the events and the snapshots, under the scenario's name.

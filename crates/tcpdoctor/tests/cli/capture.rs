@@ -24,18 +24,14 @@ fn start_capture(ns: &Netns, args: &[&str]) -> Child {
     cap
 }
 
-#[test]
-fn live_capture_agrees_with_the_truth_and_with_analyze() {
-    if !is_root() {
-        println!("skipped: live capture needs root (CAP_NET_RAW and network namespaces)");
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let ours = dir.path().join("ours.pcap");
-    let theirs = dir.path().join("tcpdump.pcap");
-    let ns = Netns::new("capture");
-    let cap = start_capture(&ns, &["-i", "lo", "--json", "-w", ours.to_str().unwrap()]);
-    let tcpdump = crate::live::tcpdump(&ns, "lo", &theirs, &["tcp"]);
+/// Held while `seed_traffic.py` runs: two runs at once in two namespaces make the same 4-tuples at the
+/// same time, and the kernel's tracepoints (which do not say which namespace an event is from) would
+/// mix them up for `--trace`.
+static SEED_TRAFFIC: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// The seed's situations made in `ns` by `seed_traffic.py` (still running: it holds some sockets open
+/// until its stdin closes), and its ground truth, one object per connection.
+fn seed_traffic(ns: &Netns) -> (Child, Vec<Value>) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cli/seed_traffic.py");
     let mut traffic = ns
         .cmd(&["python3", script.to_str().unwrap()])
@@ -52,6 +48,25 @@ fn live_capture_agrees_with_the_truth_and_with_analyze() {
         truth.push(serde_json::from_str::<Value>(&l).unwrap());
     }
     assert_eq!(truth.len(), 8);
+    (traffic, truth)
+}
+
+#[test]
+fn live_capture_agrees_with_the_truth_and_with_analyze() {
+    if !is_root() {
+        println!("skipped: live capture needs root (CAP_NET_RAW and network namespaces)");
+        return;
+    }
+    let _alone = SEED_TRAFFIC
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let dir = tempfile::tempdir().unwrap();
+    let ours = dir.path().join("ours.pcap");
+    let theirs = dir.path().join("tcpdump.pcap");
+    let ns = Netns::new("capture");
+    let cap = start_capture(&ns, &["-i", "lo", "--json", "-w", ours.to_str().unwrap()]);
+    let tcpdump = crate::live::tcpdump(&ns, "lo", &theirs, &["tcp"]);
+    let (mut traffic, truth) = seed_traffic(&ns);
     signal(&tcpdump, "-INT");
     signal(&cap, "-INT");
     let out = wait_bounded(cap, Duration::from_secs(10));
@@ -98,6 +113,59 @@ fn live_capture_agrees_with_the_truth_and_with_analyze() {
             }
         }
     }
+}
+
+/// `capture --trace`: every reset in the packets gets the kernel's reason and the side that sent it,
+/// and on every connection the kernel's account agrees with the packets'.
+#[test]
+fn capture_with_trace_gives_each_reset_the_kernels_reason() {
+    if !is_root() {
+        println!("skipped: capture --trace needs root (CAP_NET_RAW, tracefs, network namespaces)");
+        return;
+    }
+    let _alone = SEED_TRAFFIC
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let ns = Netns::new("captrace");
+    let cap = start_capture(&ns, &["-i", "lo", "--json", "--trace"]);
+    let (mut traffic, truth) = seed_traffic(&ns);
+    signal(&cap, "-INT");
+    let out = wait_bounded(cap, Duration::from_secs(10));
+    drop(traffic.stdin.take().unwrap().flush());
+    let _ = wait_bounded(traffic, Duration::from_secs(10));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let live = json_lines_by_client(&stdout(&out));
+    let mut resets = 0;
+    for t in &truth {
+        let got = &live[t["client"].as_str().unwrap()];
+        let kernel = &got["kernel"];
+        assert_eq!(kernel["agree"], true, "{t}: {kernel:#}");
+        assert!(kernel["events"].as_u64().unwrap() > 0, "{t}: {kernel:#}");
+        if t["reset_by"] == "none" {
+            continue;
+        }
+        resets += 1;
+        let sent: Vec<&Value> = kernel["resets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["direction"] == "sent")
+            .collect();
+        assert_eq!(sent.len(), 1, "{t}: {kernel:#}");
+        assert_eq!(sent[0]["side"], t["reset_by"], "{t}: {kernel:#}");
+        assert!(sent[0]["reason"].is_string(), "{t}: {kernel:#}");
+    }
+    assert!(
+        resets >= 3,
+        "the seed's traffic has refused, abort and reset-after-close"
+    );
+    // Without --trace the field is absent: the schema only grows where asked.
+    let plain = stdout(&tcpdoctor(&[
+        "analyze",
+        "--json",
+        &super::shared().join("corpus/scenarios.pcap").to_string_lossy(),
+    ]));
+    assert!(!plain.contains("\"kernel\""));
 }
 
 #[test]
