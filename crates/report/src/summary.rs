@@ -7,6 +7,7 @@
 use crate::Context;
 use crate::connections::{seconds, time};
 use crate::safe;
+use lifecycle::correlate::describe_reset;
 use lifecycle::{Cause, Closer, ConnectionRecord, Side, endpoint_string};
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -370,8 +371,15 @@ fn example(r: &ConnectionRecord, cx: &Context) -> String {
         .process
         .as_ref()
         .map_or_else(String::new, |p| format!(", socket of {p}"));
+    let kernel = cx
+        .kernel
+        .as_ref()
+        .and_then(|j| r.reset_by.and_then(|by| j.sent_reset(by)))
+        .map_or_else(String::new, |k| {
+            format!(" ({})", safe::terminal(&describe_reset(k)))
+        });
     format!(
-        "{} -> {}{via} at {}, {} s{closer}{who}{process}, {} B sent / {} B received by the client, final {} / {}",
+        "{} -> {}{via} at {}, {} s{closer}{who}{kernel}{process}, {} B sent / {} B received by the client, final {} / {}",
         endpoint_string(r.client),
         endpoint_string(r.server),
         time(r.start.0),

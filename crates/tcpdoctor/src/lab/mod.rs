@@ -71,7 +71,9 @@ pub fn run(args: &LabArgs) -> Result<i32> {
         if stop.requested() {
             break;
         }
-        let run = runner::run(scenario, index, tracer.as_mut())?;
+        let (back, run) = runner::run(scenario, index, tracer.take());
+        tracer = back;
+        let run = run?;
         if let Some(dir) = &args.keep {
             render::keep(dir, &run)?;
         }

@@ -79,15 +79,40 @@ fn server_address(index: usize) -> SocketAddr {
     SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, n, i, 1)), SERVER_PORT)
 }
 
-/// Runs the scenario; `tracer` (when tracing works here) is read for its events afterwards.
-pub fn run(scenario: &'static Scenario, index: usize, tracer: Option<&mut Tracer>) -> Result<Run> {
+/// Runs the scenario. `tracer` (when tracing works here) goes into the namespace thread and comes
+/// back: its events are read there, while the thread that made the calls still lives and the kernel
+/// events it raised can be given its name.
+pub fn run(
+    scenario: &'static Scenario,
+    index: usize,
+    mut tracer: Option<Tracer>,
+) -> (Option<Tracer>, Result<Run>) {
     let server = server_address(index);
-    let (pcap, player, start, stop) = host::netns::run_private(move || in_namespace(scenario, server))
-        .context("creating the lab's network namespace (needs CAP_SYS_ADMIN: run as root)")??;
-    let events = match tracer {
-        Some(t) => read_events(t, server, start, stop)?,
-        None => Vec::new(),
-    };
+    let ran = host::netns::run_private(move || {
+        let played = in_namespace(scenario, server, tracer.as_mut());
+        (tracer, played)
+    });
+    match ran {
+        Ok((tracer, played)) => (tracer, played.and_then(|p| analyse(scenario, server, p))),
+        // The thread (and the tracer with it) is gone: its Drop removed the tracefs instance.
+        Err(e) => (
+            None,
+            Err(anyhow::Error::new(e)
+                .context("creating the lab's network namespace (needs CAP_SYS_ADMIN: run as root)")),
+        ),
+    }
+}
+
+/// What the namespace thread brings back.
+struct Played {
+    pcap: Vec<u8>,
+    player: Player,
+    events: Vec<KernelEvent>,
+}
+
+/// The packets through the tracker, joined with the events and the snapshots, and the known truth.
+fn analyse(scenario: &'static Scenario, server: SocketAddr, played: Played) -> Result<Run> {
+    let Played { pcap, player, events } = played;
     let records = records(&pcap)?;
     let Player {
         outcomes, snapshots, ..
@@ -125,7 +150,8 @@ pub fn run(scenario: &'static Scenario, index: usize, tracer: Option<&mut Tracer
 fn in_namespace(
     scenario: &'static Scenario,
     server: SocketAddr,
-) -> Result<(Vec<u8>, Player, Timestamp, Timestamp)> {
+    tracer: Option<&mut Tracer>,
+) -> Result<Played> {
     let stop = Arc::new(AtomicBool::new(false));
     let (ready_tx, ready_rx) = mpsc::channel();
     let capture = {
@@ -152,9 +178,13 @@ fn in_namespace(
     let pcap = capture
         .join()
         .map_err(|_| anyhow!("the capture thread panicked"))??;
-    // The player's sockets close here, after the capture stopped: what a scenario leaves open (a
-    // CLOSE-WAIT it never closes) is not part of its story.
-    Ok((pcap, player, start, end))
+    let events = match tracer {
+        Some(t) => read_events(t, server, start, end)?,
+        None => Vec::new(),
+    };
+    // The player's sockets close when the run is dropped, after the capture and the events: what a
+    // scenario leaves open (a CLOSE-WAIT it never closes) is not part of its story.
+    Ok(Played { pcap, player, events })
 }
 
 fn capture_loopback(stop: &AtomicBool, ready: &mpsc::Sender<Result<()>>) -> Result<Vec<u8>> {
