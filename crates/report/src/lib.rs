@@ -7,6 +7,7 @@
 pub mod connections;
 pub mod events;
 pub mod json;
+pub mod ladder;
 pub mod resets;
 pub mod safe;
 pub mod status;

@@ -5,6 +5,7 @@ mod analyze;
 #[cfg(target_os = "linux")]
 mod capture_cmd;
 mod filter;
+mod ladder;
 mod output;
 mod pipeline;
 mod seconds;

@@ -4,13 +4,14 @@
 //! to the sink, and the summary keeps counts and a few examples.
 
 use crate::filter::Filter;
-use crate::output::{Format, Sink};
+use crate::output::Sink;
 use capture::Frame;
-use lifecycle::{Config, Event, Timestamp, Tracker};
+use lifecycle::connection::Connection;
+use lifecycle::{Config, Event, Timestamp, Tracker, WatchOptions};
 use packet::{DecodeStats, Decoder, DecoderConfig, LinkType, Process, Tunnel};
 use report::{CaptureFacts, Context};
 use std::collections::{BTreeMap, HashMap};
-use std::io::{self, Write};
+use std::io;
 use std::net::SocketAddr;
 
 /// A connection's 4-tuple (endpoints in a fixed order) and tunnel, as the tracker keys it.
@@ -21,13 +22,13 @@ fn flow_key(a: SocketAddr, b: SocketAddr, tunnel: u32) -> FlowKey {
 }
 
 /// Frames in, rendered connections out.
-pub struct Pipeline<W: Write> {
+pub struct Pipeline<S: Sink> {
     decoder: Decoder,
     tracker: Tracker,
     /// The process a capture named for each open connection (Apple PKTAP only: empty otherwise),
     /// until the connection ends.
     processes: HashMap<FlowKey, Process>,
-    sink: Sink<W>,
+    sink: S,
     filter: Filter,
     stats: DecodeStats,
     links: BTreeMap<u32, u64>,
@@ -37,20 +38,13 @@ pub struct Pipeline<W: Write> {
     pub facts: CaptureFacts,
 }
 
-impl<W: Write> Pipeline<W> {
-    pub fn new(
-        decoder: DecoderConfig,
-        config: Config,
-        format: Format,
-        follow: bool,
-        filter: Filter,
-        out: W,
-    ) -> Pipeline<W> {
+impl<S: Sink> Pipeline<S> {
+    pub fn new(decoder: DecoderConfig, config: Config, filter: Filter, sink: S) -> Pipeline<S> {
         Pipeline {
             decoder: Decoder::new(decoder),
             tracker: Tracker::new(config),
             processes: HashMap::new(),
-            sink: Sink::new(format, follow, out),
+            sink,
             filter,
             stats: DecodeStats::default(),
             links: BTreeMap::new(),
@@ -61,6 +55,12 @@ impl<W: Write> Pipeline<W> {
                 ..CaptureFacts::default()
             },
         }
+    }
+
+    /// Records every segment of the connections `select` matches ([`Tracker::watch`]): their records
+    /// reach the sink with their steps.
+    pub fn watch(&mut self, select: impl FnMut(&Connection) -> bool + Send + 'static, options: WatchOptions) {
+        self.tracker.watch(select, options);
     }
 
     /// One captured frame.
@@ -128,8 +128,9 @@ impl<W: Write> Pipeline<W> {
         Ok(())
     }
 
-    /// The evidence ended: every connection still open is reported as it stands, then the facts.
-    pub fn finish(mut self) -> io::Result<CaptureFacts> {
+    /// The evidence ended: every connection still open is reported as it stands, then the facts. The
+    /// sink is handed back, with what it gathered.
+    pub fn finish(mut self) -> io::Result<S> {
         self.tracker.finish();
         self.drain()?;
         self.flush_link();
@@ -183,7 +184,7 @@ impl<W: Write> Pipeline<W> {
         facts.evicted = ts.evicted;
         facts.peak_tracked = ts.peak_tracked;
         facts.port_reuses = ts.port_reuses;
-        self.sink.finish(&facts)?;
-        Ok(facts)
+        self.sink.finish(&facts, &ts)?;
+        Ok(self.sink)
     }
 }

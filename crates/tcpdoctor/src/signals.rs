@@ -21,6 +21,11 @@ impl Stop {
         Stop::with(true)
     }
 
+    /// A flag no signal sets, for a caller that handles signals itself.
+    pub fn none() -> Stop {
+        Stop(Arc::new(AtomicBool::new(false)))
+    }
+
     fn with(second_exits: bool) -> std::io::Result<Stop> {
         let flag = Arc::new(AtomicBool::new(false));
         for sig in [

@@ -13,6 +13,7 @@ mod flags;
 mod floods;
 #[cfg(target_os = "linux")]
 mod generate;
+mod ladder;
 #[cfg(target_os = "linux")]
 mod live;
 #[cfg(target_os = "linux")]
