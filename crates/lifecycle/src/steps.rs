@@ -24,7 +24,8 @@ pub const MAX_ITEMS: usize = 100_000;
 /// two of the ladder's own.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mark {
-    /// The segment's sequence space was all sent before (a retransmitted SYN, FIN or payload).
+    /// The segment's sequence space was all sent before (a retransmitted SYN, FIN or payload), as far
+    /// as the sender's earlier segments show.
     Retransmission,
     /// The connection was already reset: the receiver had no socket left for it (RFC 9293 §3.10.7.4).
     AfterReset,
@@ -196,6 +197,12 @@ struct Recorder {
     /// The fold's first segment, shown as itself if the fold ends with no other.
     fold_first: Option<Step>,
     first_seq: [Option<Seq>; 2],
+    /// The end of each side's sequence space as its segments occupied it since its SYN: a segment that
+    /// ends at or before it was all sent before. Payload outside the receiver's window does not move
+    /// it, nor does a segment that occupies none (a bare ACK's number is no proof).
+    sent_to: [Option<Seq>; 2],
+    /// Each side's last SYN's sequence number (its ISN).
+    syn_seq: [Option<Seq>; 2],
 }
 
 impl Recorder {
@@ -209,12 +216,34 @@ impl Recorder {
             folded: None,
             fold_first: None,
             first_seq: [None; 2],
+            sent_to: [None; 2],
+            syn_seq: [None; 2],
         }
     }
 
-    fn record(&mut self, step: Step) {
+    fn record(&mut self, mut step: Step) {
         let (me, peer) = (index(step.from), index(step.from.other()));
         self.first_seq[me].get_or_insert(step.seq);
+        // RFC 9293 §3.4: SYN and FIN occupy a sequence number each, like a byte of payload.
+        let seq_len = step
+            .len
+            .saturating_add(u32::from(step.flags.syn()) + u32::from(step.flags.fin()));
+        let end = step.seq.plus(seq_len);
+        let retransmission = if step.flags.syn() {
+            // The same ISN again; a new one starts the side's sequence space anew.
+            let again = self.syn_seq[me] == Some(step.seq);
+            if !again {
+                self.syn_seq[me] = Some(step.seq);
+                self.sent_to[me] = Some(end);
+            }
+            again
+        } else {
+            seq_len > 0 && self.sent_to[me].is_some_and(|n| end.precedes_or_eq(n))
+        };
+        step.marks = step.marks.with(Mark::Retransmission, retransmission);
+        if seq_len > 0 && !step.marks.contains(Mark::OutOfWindowData) {
+            self.sent_to[me] = Some(self.sent_to[me].map_or(end, |n| n.max_seq(end)));
+        }
         if step.flags.ack() {
             self.first_seq[peer].get_or_insert(step.ack);
         }
@@ -301,8 +330,6 @@ pub(crate) struct Watch {
 pub(crate) struct Before {
     id: u64,
     anomalies: Anomalies,
-    /// The sender's SND.NXT as seen on the wire.
-    sender_next: Option<Seq>,
     reset: bool,
 }
 
@@ -329,20 +356,11 @@ impl Watch {
         }
     }
 
-    /// The connection as it stands before `seg`, if it is watched.
-    pub(crate) fn before(&self, conn: &Connection, seg: &Segment) -> Option<Before> {
-        if !self.recorders.contains_key(&conn.id) {
-            return None;
-        }
-        let sender = if seg.src == conn.client().addr {
-            conn.client()
-        } else {
-            conn.server()
-        };
-        Some(Before {
+    /// The connection as it stands before a segment, if it is watched.
+    pub(crate) fn before(&self, conn: &Connection) -> Option<Before> {
+        self.recorders.contains_key(&conn.id).then(|| Before {
             id: conn.id,
             anomalies: conn.anomalies(),
-            sender_next: sender.next_seq,
             reset: conn.was_reset(),
         })
     }
@@ -361,7 +379,6 @@ impl Watch {
         let before = before.filter(|b| b.id == conn.id).unwrap_or(Before {
             id: conn.id,
             anomalies: Anomalies::default(),
-            sender_next: None,
             reset: false,
         });
         let from = if seg.src == conn.client().addr {
@@ -369,15 +386,9 @@ impl Watch {
         } else {
             Side::Server
         };
-        // Every number of the segment's sequence space was sent before (RFC 9293 §3.4).
-        let retransmission = seg.seq_len() > 0
-            && before
-                .sender_next
-                .is_some_and(|next| seg.seq_end().precedes_or_eq(next));
         let marks = conn
             .anomalies()
             .marks_since(&before.anomalies)
-            .with(Mark::Retransmission, retransmission)
             .with(Mark::AfterReset, before.reset && conn.was_reset());
         recorder.record(Step {
             at: now,
@@ -402,12 +413,15 @@ impl Watch {
 mod tests {
     use super::*;
 
+    /// A segment that follows the sender's previous one in sequence space.
     fn step(from: Side, flags: u8, len: u32, states: (State, State)) -> Step {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static NEXT: AtomicU32 = AtomicU32::new(1);
         Step {
             at: Timestamp(1),
             from,
             flags: Flags(flags),
-            seq: Seq(0),
+            seq: Seq(NEXT.fetch_add(len + 1, Ordering::Relaxed)),
             ack: Seq(0),
             len,
             client_state: states.0,

@@ -221,7 +221,7 @@ impl Tracker {
     fn handle_watched(&mut self, now: Timestamp, seg: &Segment) {
         let key = FlowKey::of(seg);
         let before = match (&self.watch, self.table.get(&key)) {
-            (Some(w), Some(e)) => w.before(&e.conn, seg),
+            (Some(w), Some(e)) => w.before(&e.conn),
             _ => None,
         };
         self.apply(now, seg);
