@@ -31,5 +31,5 @@ pub use reset_origin::{ResetEvidence, ResetOrigin};
 pub use segment::{Flags, Segment, TcpOptions, Timestamp, endpoint_string};
 pub use seq::Seq;
 pub use state::State;
-pub use steps::{Fold, Item, Mark, Marks, Step, Steps, WatchOptions};
+pub use steps::{Mark, Marks, Steps, WatchOptions};
 pub use tracker::{Config, Event, Tracker, TrackerStats};

@@ -2,9 +2,8 @@
 //! text and SVG renderers draw the same figure.
 
 use crate::Context;
-use lifecycle::{
-    Cause, Closer, ConnectionRecord, EndReason, Item, ResetOrigin, Side, State, Steps, Timestamp,
-};
+use lifecycle::steps::Item;
+use lifecycle::{Cause, Closer, ConnectionRecord, EndReason, ResetOrigin, Side, State, Steps, Timestamp};
 use std::net::SocketAddr;
 
 /// A sequence or acknowledgement number, relative to its side's base and as on the wire.

@@ -175,3 +175,21 @@ fn strip(s: &str) -> String {
     }
     out
 }
+
+/// What still arrives after the reset is marked, and a second RST too.
+#[test]
+fn segments_after_a_reset_are_marked() {
+    let mut wire = HANDSHAKE.to_vec();
+    wire.extend([
+        (false, RST, 5001, 0, 0),
+        (true, PSH | ACK, 1001, 5001, 10),
+        (false, RST, 5001, 0, 0),
+    ]);
+    let text = ladder(&wire, true, TextOptions::default());
+    let marks: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.split_once("  [").map(|(_, m)| m))
+        .collect();
+    assert_eq!(marks, ["after_reset]", "after_reset, extra_rst]"], "{text}");
+    assert!(text.contains("the server reset in ESTABLISHED"), "{text}");
+}
