@@ -1,7 +1,7 @@
 //! The segments of the connections a caller asked to see, one step each (the ladder diagram's rows).
 //!
-//! Only watched connections pay: the tracker keeps a side table of [`Recorder`]s keyed by connection id
-//! ([`Watch`]), so that [`crate::connection::Connection`] stays the same size and every other connection
+//! Only watched connections pay: the tracker keeps a side table of recorders keyed by connection id
+//! (`Watch`), so that [`crate::connection::Connection`] stays the same size and every other connection
 //! costs nothing more. Long data phases fold as they are recorded (unless the caller asks for every
 //! segment), and a ladder keeps at most [`MAX_ITEMS`] rows: memory stays bounded by the number of
 //! watched connections, whatever their length.
