@@ -147,6 +147,24 @@ impl Connection {
         &self.zeek
     }
 
+    /// The tunnel that carried it ([`Segment::tunnel`]; 0: none).
+    #[must_use]
+    pub fn tunnel(&self) -> u32 {
+        self.tunnel
+    }
+
+    /// The anomalies counted so far.
+    #[must_use]
+    pub fn anomalies(&self) -> Anomalies {
+        self.anomalies
+    }
+
+    /// An acceptable RST ended it: what still arrives changes nothing.
+    #[must_use]
+    pub fn was_reset(&self) -> bool {
+        self.reset.is_some()
+    }
+
     #[must_use]
     pub fn last_seen(&self) -> Timestamp {
         self.last
@@ -691,6 +709,7 @@ impl Connection {
             anomalies: self.anomalies,
             zeek,
             zeek_dropped: self.zeek_dropped,
+            steps: None,
         }
     }
 }

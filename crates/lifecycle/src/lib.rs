@@ -19,6 +19,7 @@ pub mod reset_origin;
 pub mod segment;
 pub mod seq;
 pub mod state;
+pub mod steps;
 pub mod tracker;
 #[cfg(test)]
 pub(crate) mod transcript;
@@ -31,4 +32,5 @@ pub use reset_origin::{ResetEvidence, ResetOrigin};
 pub use segment::{Flags, Segment, TcpOptions, Timestamp, endpoint_string};
 pub use seq::Seq;
 pub use state::State;
+pub use steps::{Mark, Marks, Steps, WatchOptions};
 pub use tracker::{Config, Event, Tracker, TrackerStats};

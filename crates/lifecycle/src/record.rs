@@ -4,6 +4,7 @@ use crate::ending::{Cause, Closer, EndReason, Handshake, Side};
 use crate::reset_origin::{ResetEvidence, ResetOrigin};
 use crate::segment::Timestamp;
 use crate::state::State;
+use crate::steps::{Mark, Marks, Steps};
 use crate::zeek::ZeekConn;
 use serde::Serialize;
 use std::net::SocketAddr;
@@ -52,6 +53,32 @@ impl Anomalies {
         .iter()
         .map(|&n| u64::from(n))
         .sum()
+    }
+
+    /// The anomalies counted since `before` (the same connection earlier), as a segment's marks.
+    #[must_use]
+    pub fn marks_since(&self, before: &Anomalies) -> Marks {
+        Marks::default()
+            .with(
+                Mark::OutOfWindowRst,
+                self.out_of_window_rst != before.out_of_window_rst,
+            )
+            .with(Mark::BadSynackAck, self.bad_synack_ack != before.bad_synack_ack)
+            .with(
+                Mark::SynInSynchronized,
+                self.syn_in_synchronized != before.syn_in_synchronized,
+            )
+            .with(Mark::DataAfterFin, self.data_after_fin != before.data_after_fin)
+            .with(Mark::ExtraRst, self.extra_rst != before.extra_rst)
+            .with(
+                Mark::HalfOpenDiscovery,
+                self.half_open_discovery != before.half_open_discovery,
+            )
+            .with(
+                Mark::OutOfWindowData,
+                self.out_of_window_data != before.out_of_window_data,
+            )
+            .with(Mark::IgnoredRst, self.ignored_rst != before.ignored_rst)
     }
 }
 
@@ -139,6 +166,9 @@ pub struct ConnectionRecord {
     pub zeek: Vec<ZeekSummary>,
     /// Zeek rows split off beyond those kept in `zeek` (the connection keeps 9 at most; counted only).
     pub zeek_dropped: u32,
+    /// Every segment of the connection, for the ladder diagram: only for a connection the tracker was
+    /// asked to watch ([`crate::tracker::Tracker::watch`]), `None` for every other.
+    pub steps: Option<Box<Steps>>,
 }
 
 impl ConnectionRecord {
@@ -152,5 +182,39 @@ impl ConnectionRecord {
     #[must_use]
     pub fn duration_ns(&self) -> u64 {
         self.end.nanos_since(self.start)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each anomaly counter has its own mark: one counter up, one mark.
+    #[test]
+    fn each_anomaly_is_one_mark() {
+        let fields: [fn(&mut Anomalies) -> &mut u32; 8] = [
+            |a| &mut a.out_of_window_rst,
+            |a| &mut a.bad_synack_ack,
+            |a| &mut a.syn_in_synchronized,
+            |a| &mut a.data_after_fin,
+            |a| &mut a.extra_rst,
+            |a| &mut a.half_open_discovery,
+            |a| &mut a.out_of_window_data,
+            |a| &mut a.ignored_rst,
+        ];
+        let mut seen = Vec::new();
+        for field in fields {
+            let mut a = Anomalies::default();
+            *field(&mut a) += 1;
+            assert_eq!(a.total(), 1);
+            let marks: Vec<Mark> = a.marks_since(&Anomalies::default()).iter().collect();
+            assert_eq!(marks.len(), 1);
+            assert!(!seen.contains(&marks[0]));
+            seen.push(marks[0]);
+        }
+        assert_eq!(
+            Anomalies::default().marks_since(&Anomalies::default()),
+            Marks::default()
+        );
     }
 }

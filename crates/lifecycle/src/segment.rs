@@ -68,6 +68,25 @@ impl Flags {
     pub fn urg(self) -> bool {
         self.0 & Self::URG != 0
     }
+
+    /// The flags set, by their RFC 9293 names, in the order textbook figures write them (`SYN,ACK`,
+    /// `FIN,ACK`, `PSH,ACK`, `RST,ACK`).
+    pub fn names(self) -> impl Iterator<Item = &'static str> {
+        const NAMES: [(u8, &str); 8] = [
+            (Flags::SYN, "SYN"),
+            (Flags::FIN, "FIN"),
+            (Flags::RST, "RST"),
+            (Flags::PSH, "PSH"),
+            (Flags::ACK, "ACK"),
+            (Flags::URG, "URG"),
+            (Flags::ECE, "ECE"),
+            (Flags::CWR, "CWR"),
+        ];
+        NAMES
+            .into_iter()
+            .filter(move |(b, _)| self.0 & b != 0)
+            .map(|(_, n)| n)
+    }
 }
 
 impl std::fmt::Debug for Flags {

@@ -44,6 +44,7 @@
 use crate::connection::{Applied, Connection, ConnectionRecord};
 use crate::ending::EndReason;
 use crate::segment::{Segment, Timestamp};
+use crate::steps::{Watch, WatchOptions};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -87,6 +88,8 @@ pub struct TrackerStats {
     pub evicted: u64,
     pub port_reuses: u64,
     pub peak_tracked: usize,
+    /// Connections the watch selector matched ([`Tracker::watch`]), those past its limit included.
+    pub watch_matched: u64,
 }
 
 /// What the tracker reports.
@@ -136,6 +139,9 @@ pub struct Tracker {
     next_id: u64,
     now: Timestamp,
     stats: TrackerStats,
+    /// The connections whose every segment is recorded (the ladder diagram): `None` unless asked for,
+    /// and then the only cost to every other connection is one test of it per segment.
+    watch: Option<Box<Watch>>,
 }
 
 impl std::fmt::Debug for Tracker {
@@ -167,12 +173,24 @@ impl Tracker {
             next_id: 0,
             now: Timestamp(0),
             stats: TrackerStats::default(),
+            watch: None,
         }
+    }
+
+    /// Records every segment of the connections `select` matches when they start (the first
+    /// `options.limit` of them), with both sides' states after it and its marks; each one's record
+    /// then carries them ([`ConnectionRecord::steps`](crate::ConnectionRecord::steps)). Every other
+    /// connection's memory stays as it was.
+    pub fn watch(&mut self, select: impl FnMut(&Connection) -> bool + Send + 'static, options: WatchOptions) {
+        self.watch = Some(Box::new(Watch::new(Box::new(select), options)));
     }
 
     #[must_use]
     pub fn stats(&self) -> TrackerStats {
-        self.stats
+        TrackerStats {
+            watch_matched: self.watch.as_ref().map_or(0, |w| w.matched),
+            ..self.stats
+        }
     }
 
     /// Connections tracked right now.
@@ -189,7 +207,31 @@ impl Tracker {
     }
 
     /// Applies one observed segment.
+    #[inline]
     pub fn handle_segment(&mut self, now: Timestamp, seg: &Segment) {
+        if self.watch.is_some() {
+            self.handle_watched(now, seg);
+        } else {
+            self.apply(now, seg);
+        }
+    }
+
+    /// [`Tracker::handle_segment`] with a watch: the connection is looked at before and after.
+    #[cold]
+    fn handle_watched(&mut self, now: Timestamp, seg: &Segment) {
+        let key = FlowKey::of(seg);
+        let before = match (&self.watch, self.table.get(&key)) {
+            (Some(w), Some(e)) => w.before(&e.conn),
+            _ => None,
+        };
+        self.apply(now, seg);
+        if let (Some(w), Some(e)) = (&mut self.watch, self.table.get(&key)) {
+            w.record(&e.conn, seg, now, before);
+        }
+    }
+
+    #[inline]
+    fn apply(&mut self, now: Timestamp, seg: &Segment) {
         self.stats.segments += 1;
         if now > self.now {
             self.now = now;
@@ -216,6 +258,9 @@ impl Tracker {
             self.evict_one();
         }
         let conn = Box::new(Connection::new(self.next_id, seg, now));
+        if let Some(w) = &mut self.watch {
+            w.consider(&conn);
+        }
         self.next_id += 1;
         self.stats.connections += 1;
         let due = Self::deadline(&self.config, &conn);
@@ -294,17 +339,26 @@ impl Tracker {
         let mut rest: Vec<(FlowKey, Entry)> = self.table.drain().collect();
         rest.sort_by_key(|(_, e)| (e.conn.start(), e.conn.id));
         for (_, e) in rest {
-            self.events
-                .push_back(Event::Ended(Box::new(e.conn.record(EndReason::EndOfCapture))));
+            let record = self.record(&e.conn, EndReason::EndOfCapture);
+            self.events.push_back(Event::Ended(record));
         }
         self.timers.clear();
     }
 
     fn end(&mut self, key: FlowKey, reason: EndReason) {
         if let Some(e) = self.table.remove(&key) {
-            self.events
-                .push_back(Event::Ended(Box::new(e.conn.record(reason))));
+            let record = self.record(&e.conn, reason);
+            self.events.push_back(Event::Ended(record));
         }
+    }
+
+    /// The ended connection's record, with its steps if it was watched.
+    fn record(&mut self, conn: &Connection, reason: EndReason) -> Box<ConnectionRecord> {
+        let mut record = Box::new(conn.record(reason));
+        if let Some(w) = &mut self.watch {
+            record.steps = w.take(conn);
+        }
+        record
     }
 
     /// Evicts the connection with the earliest real deadline (the least recently active, roughly).

@@ -1,4 +1,5 @@
-//! `--connections`: one aligned row per connection, for a person reading a terminal.
+//! `--connections`: one aligned row per connection, for a person reading a terminal. Rows are numbered
+//! from 1 in output order: `analyze --ladder N` draws row N.
 
 use crate::Context;
 use lifecycle::{ConnectionRecord, endpoint_string};
@@ -9,7 +10,8 @@ use std::time::{Duration, UNIX_EPOCH};
 pub fn write_header(out: &mut impl Write) -> io::Result<()> {
     writeln!(
         out,
-        "{:<46} {:<46} {:<26} {:>10} {:>10} {:>10} {:>9} {:<6} {:<6} {:<18} {:<12} {:<12} TUNNEL",
+        "{:>5} {:<46} {:<46} {:<26} {:>10} {:>10} {:>10} {:>9} {:<6} {:<6} {:<18} {:<12} {:<12} TUNNEL",
+        "#",
         "CLIENT",
         "SERVER",
         "START",
@@ -38,14 +40,20 @@ pub fn seconds(ns: u64) -> String {
     format!("{}.{:03}", ns / 1_000_000_000, (ns % 1_000_000_000) / 1_000_000)
 }
 
-/// One row.
-pub fn write_connection(out: &mut impl Write, r: &ConnectionRecord, cx: &Context) -> io::Result<()> {
+/// Row `row` (1-based).
+pub fn write_connection(
+    out: &mut impl Write,
+    row: u64,
+    r: &ConnectionRecord,
+    cx: &Context,
+) -> io::Result<()> {
     let rtt = r
         .handshake_rtt_ns
         .map_or_else(|| "-".to_string(), |ns| format!("{:.3}", ns as f64 / 1e6));
     writeln!(
         out,
-        "{:<46} {:<46} {:<26} {:>10} {:>10} {:>10} {:>9} {:<6} {:<6} {:<18} {:<12} {:<12} {}",
+        "{:>5} {:<46} {:<46} {:<26} {:>10} {:>10} {:>10} {:>9} {:<6} {:<6} {:<18} {:<12} {:<12} {}",
+        row,
         endpoint_string(r.client),
         endpoint_string(r.server),
         time(r.start.0),

@@ -8,6 +8,7 @@ pub mod connections;
 pub mod events;
 pub mod json;
 pub mod kernel_view;
+pub mod ladder;
 pub mod resets;
 pub mod safe;
 pub mod status;

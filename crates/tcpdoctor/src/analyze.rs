@@ -5,7 +5,8 @@
 //! one tracker, as if they were one capture split in pieces (tcpdump `-C`/`-G` rotation).
 
 use crate::filter::FilterArgs;
-use crate::output::Format;
+use crate::ladder::LadderArgs;
+use crate::output::{Format, Output, Sink};
 use crate::pipeline::Pipeline;
 use crate::seconds;
 use crate::signals::Stop;
@@ -15,7 +16,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use lifecycle::Config;
 use packet::DecoderConfig;
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, IsTerminal};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -35,6 +36,8 @@ pub struct AnalyzeArgs {
     pub tracker: TrackerArgs,
     #[command(flatten)]
     pub decode: DecodeArgs,
+    #[command(flatten)]
+    pub ladder: LadderArgs,
     /// Never show a progress bar.
     #[arg(long)]
     pub no_progress: bool,
@@ -125,25 +128,46 @@ fn nanos(d: Duration) -> u64 {
 
 /// Runs the analysis; returns the process exit code ([`exit_code`]).
 pub fn run(args: &AnalyzeArgs) -> Result<i32> {
+    if let Some(selector) = args.ladder.ladder {
+        return crate::ladder::run(args, selector);
+    }
     let out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
-    let mut pipeline = Pipeline::new(
+    let pipeline = Pipeline::new(
         args.decode.config(),
         args.tracker.config(),
-        args.output.format(),
-        false,
         args.filter.filter(),
-        out,
+        Output::new(args.output.format(), false, out),
     );
     // Ctrl-C, SIGTERM or SIGHUP: report what was read. `tcpdump -w - | tcpdoctor analyze -` gets the
     // same Ctrl-C in both processes: tcpdump flushes and exits, and the summary comes at the pipe's end.
     let stop = Stop::install_second_exits().context("installing signal handlers")?;
+    let read = read_inputs(pipeline, &args.files, !args.no_progress, &stop)?;
+    Ok(report_errors(&read))
+}
+
+/// What reading the inputs came to.
+pub struct Read<S> {
+    /// The finished sink; `None` when not one frame could be read.
+    pub sink: Option<S>,
+    pub errors: Vec<CaptureError>,
+    pub interrupted: bool,
+}
+
+/// Reads every input through `pipeline`, in order, and finishes it. The error is an output failure;
+/// the inputs' own are in [`Read::errors`].
+pub fn read_inputs<S: Sink>(
+    mut pipeline: Pipeline<S>,
+    files: &[PathBuf],
+    progress: bool,
+    stop: &Stop,
+) -> Result<Read<S>> {
     let mut errors = Vec::new();
-    for path in &args.files {
+    for path in files {
         if stop.requested() {
             break;
         }
         pipeline.facts.inputs.push(path.display().to_string());
-        if let Err(e) = read(&mut pipeline, path, !args.no_progress, &stop)? {
+        if let Err(e) = read(&mut pipeline, path, progress, stop)? {
             pipeline.facts.errors.push(e.to_string());
             errors.push(e);
         }
@@ -151,16 +175,27 @@ pub fn run(args: &AnalyzeArgs) -> Result<i32> {
     // A report of inputs of which not one frame could be read would only dress the error up as an
     // empty capture: then the error lines are the whole output. After some frames, the report of what
     // was read before the failure comes first.
-    if errors.is_empty() || pipeline.facts.frames > 0 {
-        pipeline.finish()?;
-    }
-    for e in &errors {
+    let sink = if errors.is_empty() || pipeline.facts.frames > 0 {
+        Some(pipeline.finish()?)
+    } else {
+        None
+    };
+    Ok(Read {
+        sink,
+        errors,
+        interrupted: stop.requested(),
+    })
+}
+
+/// Prints the inputs' errors, one line each, and returns the exit code they make.
+pub fn report_errors<S>(read: &Read<S>) -> i32 {
+    for e in &read.errors {
         eprintln!("tcpdoctor: {}", report::safe::terminal(&e.to_string()));
     }
-    if stop.requested() {
+    if read.interrupted {
         eprintln!("tcpdoctor: interrupted: the connections read until then are reported");
     }
-    Ok(exit_code(&errors))
+    exit_code(&read.errors)
 }
 
 /// The exit status for the inputs' errors, as the README says: 1 for an input that could not be
@@ -178,8 +213,8 @@ fn exit_code(errors: &[CaptureError]) -> i32 {
 }
 
 /// Reads one input to its end; the outer error is an output failure, the inner one the input's.
-fn read<W: Write>(
-    pipeline: &mut Pipeline<W>,
+fn read<S: Sink>(
+    pipeline: &mut Pipeline<S>,
     path: &std::path::Path,
     progress: bool,
     stop: &Stop,

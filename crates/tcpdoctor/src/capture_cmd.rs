@@ -4,7 +4,7 @@
 
 use crate::analyze::{DecodeArgs, OutputArgs, TrackerArgs};
 use crate::filter::FilterArgs;
-use crate::output::wall_clock;
+use crate::output::{Output, wall_clock};
 use crate::pipeline::Pipeline;
 use crate::seconds;
 use crate::signals::Stop;
@@ -100,10 +100,8 @@ pub fn run(args: &CaptureArgs) -> Result<i32> {
     let mut pipeline = Pipeline::new(
         args.decode.config(),
         args.tracker.config(),
-        args.output.format(),
-        args.follow,
         args.filter.filter(),
-        out,
+        Output::new(args.output.format(), args.follow, out),
     );
     pipeline
         .facts

@@ -7,6 +7,7 @@ mod capture_cmd;
 mod filter;
 #[cfg(target_os = "linux")]
 mod lab;
+mod ladder;
 mod output;
 mod pipeline;
 mod seconds;

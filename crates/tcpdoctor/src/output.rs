@@ -1,6 +1,7 @@
-//! Where `analyze` sends each ended connection: the summary, the table, JSON lines or a Zeek conn.log.
+//! Where `analyze` sends each ended connection: the summary, the table, JSON lines or a Zeek conn.log
+//! ([`Output`]), or the ladders of the watched ones (`crate::ladder`): each is a [`Sink`].
 
-use lifecycle::{ConnectionRecord, Timestamp};
+use lifecycle::{ConnectionRecord, Timestamp, TrackerStats};
 use report::{CaptureFacts, Context, Summary};
 use std::io::{self, Write};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -14,14 +15,21 @@ pub enum Format {
     Zeek,
 }
 
+/// Where the pipeline sends each ended connection, in the order they end, then the facts at the end.
+pub trait Sink {
+    fn connection(&mut self, r: &ConnectionRecord, cx: &Context) -> io::Result<()>;
+    fn finish(&mut self, facts: &CaptureFacts, tracker: &TrackerStats) -> io::Result<()>;
+}
+
 /// A renderer fed one connection at a time, then the facts at the end.
-pub struct Sink<W: Write> {
+pub struct Output<W: Write> {
     format: Format,
     /// Print each connection the moment it ends (and flush), not only at the end.
     follow: bool,
     out: W,
     summary: Summary,
-    started: bool,
+    /// Connections written so far (the table's row numbers).
+    rows: u64,
 }
 
 /// Now, by the system clock (the clock capture timestamps use).
@@ -32,21 +40,23 @@ pub fn wall_clock() -> Timestamp {
     Timestamp(u64::try_from(ns).unwrap_or(u64::MAX))
 }
 
-impl<W: Write> Sink<W> {
-    pub fn new(format: Format, follow: bool, out: W) -> Sink<W> {
-        Sink {
+impl<W: Write> Output<W> {
+    pub fn new(format: Format, follow: bool, out: W) -> Output<W> {
+        Output {
             format,
             follow,
             out,
             summary: Summary::default(),
-            started: false,
+            rows: 0,
         }
     }
+}
 
+impl<W: Write> Sink for Output<W> {
     /// One ended connection, with what the capture added to it.
-    pub fn connection(&mut self, r: &ConnectionRecord, cx: &Context) -> io::Result<()> {
-        if !self.started {
-            self.started = true;
+    fn connection(&mut self, r: &ConnectionRecord, cx: &Context) -> io::Result<()> {
+        self.rows += 1;
+        if self.rows == 1 {
             match self.format {
                 Format::Connections => report::connections::write_header(&mut self.out)?,
                 Format::Summary if self.follow => report::connections::write_header(&mut self.out)?,
@@ -58,10 +68,12 @@ impl<W: Write> Sink<W> {
             Format::Summary => {
                 self.summary.add(r, cx);
                 if self.follow {
-                    report::connections::write_connection(&mut self.out, r, cx)?;
+                    report::connections::write_connection(&mut self.out, self.rows, r, cx)?;
                 }
             }
-            Format::Connections => report::connections::write_connection(&mut self.out, r, cx)?,
+            Format::Connections => {
+                report::connections::write_connection(&mut self.out, self.rows, r, cx)?;
+            }
             Format::Json => report::json::write_connection(&mut self.out, r, cx)?,
             Format::Zeek => report::zeek_log::write_connection(&mut self.out, r)?,
         }
@@ -71,16 +83,16 @@ impl<W: Write> Sink<W> {
         Ok(())
     }
 
-    pub fn finish(mut self, facts: &CaptureFacts) -> io::Result<()> {
+    fn finish(&mut self, facts: &CaptureFacts, _: &TrackerStats) -> io::Result<()> {
         match self.format {
             Format::Summary => {
-                if self.follow && self.started {
+                if self.follow && self.rows > 0 {
                     writeln!(self.out)?;
                 }
                 self.summary.write(&mut self.out, facts)?;
             }
             Format::Zeek => {
-                if !self.started {
+                if self.rows == 0 {
                     report::zeek_log::write_header(&mut self.out, wall_clock())?;
                 }
                 report::zeek_log::write_footer(&mut self.out, wall_clock())?;

@@ -4,15 +4,16 @@
 //! to the sink, and the summary keeps counts and a few examples.
 
 use crate::filter::Filter;
-use crate::output::{Format, Sink};
+use crate::output::Sink;
 use capture::Frame;
+use lifecycle::connection::Connection;
 use lifecycle::correlate::KernelLog;
 use lifecycle::kernel_event::KernelEvent;
-use lifecycle::{Config, Event, Timestamp, Tracker};
+use lifecycle::{Config, Event, Timestamp, Tracker, WatchOptions};
 use packet::{DecodeStats, Decoder, DecoderConfig, LinkType, Process, Tunnel};
 use report::{CaptureFacts, Context};
 use std::collections::{BTreeMap, HashMap};
-use std::io::{self, Write};
+use std::io;
 use std::net::SocketAddr;
 
 /// A connection's 4-tuple (endpoints in a fixed order) and tunnel, as the tracker keys it.
@@ -23,13 +24,13 @@ fn flow_key(a: SocketAddr, b: SocketAddr, tunnel: u32) -> FlowKey {
 }
 
 /// Frames in, rendered connections out.
-pub struct Pipeline<W: Write> {
+pub struct Pipeline<S: Sink> {
     decoder: Decoder,
     tracker: Tracker,
     /// The process a capture named for each open connection (Apple PKTAP only: empty otherwise),
     /// until the connection ends.
     processes: HashMap<FlowKey, Process>,
-    sink: Sink<W>,
+    sink: S,
     filter: Filter,
     stats: DecodeStats,
     links: BTreeMap<u32, u64>,
@@ -41,20 +42,13 @@ pub struct Pipeline<W: Write> {
     pub facts: CaptureFacts,
 }
 
-impl<W: Write> Pipeline<W> {
-    pub fn new(
-        decoder: DecoderConfig,
-        config: Config,
-        format: Format,
-        follow: bool,
-        filter: Filter,
-        out: W,
-    ) -> Pipeline<W> {
+impl<S: Sink> Pipeline<S> {
+    pub fn new(decoder: DecoderConfig, config: Config, filter: Filter, sink: S) -> Pipeline<S> {
         Pipeline {
             decoder: Decoder::new(decoder),
             tracker: Tracker::new(config),
             processes: HashMap::new(),
-            sink: Sink::new(format, follow, out),
+            sink,
             filter,
             stats: DecodeStats::default(),
             links: BTreeMap::new(),
@@ -66,6 +60,12 @@ impl<W: Write> Pipeline<W> {
                 ..CaptureFacts::default()
             },
         }
+    }
+
+    /// Records every segment of the connections `select` matches ([`Tracker::watch`]): their records
+    /// reach the sink with their steps.
+    pub fn watch(&mut self, select: impl FnMut(&Connection) -> bool + Send + 'static, options: WatchOptions) {
+        self.tracker.watch(select, options);
     }
 
     /// One captured frame.
@@ -143,8 +143,9 @@ impl<W: Write> Pipeline<W> {
         Ok(())
     }
 
-    /// The evidence ended: every connection still open is reported as it stands, then the facts.
-    pub fn finish(mut self) -> io::Result<CaptureFacts> {
+    /// The evidence ended: every connection still open is reported as it stands, then the facts. The
+    /// sink is handed back, with what it gathered.
+    pub fn finish(mut self) -> io::Result<S> {
         self.tracker.finish();
         self.drain()?;
         self.flush_link();
@@ -198,7 +199,7 @@ impl<W: Write> Pipeline<W> {
         facts.evicted = ts.evicted;
         facts.peak_tracked = ts.peak_tracked;
         facts.port_reuses = ts.port_reuses;
-        self.sink.finish(&facts)?;
-        Ok(facts)
+        self.sink.finish(&facts, &ts)?;
+        Ok(self.sink)
     }
 }

@@ -66,6 +66,7 @@ pub fn run(args: &LabArgs) -> Result<i32> {
         std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
     }
     let mut runs = Vec::new();
+    let color = anstream::AutoStream::choice(&io::stdout()) != anstream::ColorChoice::Never;
     let mut out = io::BufWriter::new(io::stdout().lock());
     for (index, scenario) in chosen {
         if stop.requested() {
@@ -78,7 +79,7 @@ pub fn run(args: &LabArgs) -> Result<i32> {
             render::keep(dir, &run)?;
         }
         if !args.json {
-            render::text(&mut out, &run, trace_note.as_deref())?;
+            render::text(&mut out, &run, trace_note.as_deref(), color)?;
             out.flush()?;
         }
         runs.push(run);

@@ -7,6 +7,8 @@ use super::scenarios::Scenario;
 use lifecycle::correlate::{Joined, describe_reset};
 use lifecycle::kernel::KernelState;
 use lifecycle::{ConnectionRecord, endpoint_string};
+use report::Context;
+use report::ladder::{self, Layout, TextOptions};
 use report::safe::terminal;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -26,7 +28,7 @@ pub fn list(out: &mut impl Write, all: &[Scenario]) -> io::Result<()> {
 }
 
 /// One scenario, for a person.
-pub fn text(out: &mut impl Write, run: &Run, trace_note: Option<&str>) -> io::Result<()> {
+pub fn text(out: &mut impl Write, run: &Run, trace_note: Option<&str>, color: bool) -> io::Result<()> {
     let s = run.scenario;
     writeln!(out, "━━ {} · seed {} · {}", s.name, s.seed, s.title)?;
     for line in wrap(s.story, WIDTH) {
@@ -47,6 +49,19 @@ pub fn text(out: &mut impl Write, run: &Run, trace_note: Option<&str>) -> io::Re
     writeln!(out)?;
     write_connections(out, run)?;
     if let Some((record, joined)) = run.subject() {
+        if let Some(steps) = &record.steps {
+            writeln!(out, "The packets, as a ladder:")?;
+            let layout = Layout::new(record, steps, &Context::default(), None);
+            ladder::text::write(
+                out,
+                &layout,
+                TextOptions {
+                    absolute: false,
+                    color,
+                },
+            )?;
+            writeln!(out)?;
+        }
         writeln!(
             out,
             "What each source says about {} > {}:",

@@ -12,7 +12,7 @@ use capture::live::{Accept, DRAIN_WAIT, LINK_TYPE, LiveCapture, Next, SNAPLEN};
 use host::trace::Tracer;
 use lifecycle::correlate::{self, Joined, TableSnapshot};
 use lifecycle::kernel_event::KernelEvent;
-use lifecycle::{ConnectionRecord, Event, Timestamp, Tracker};
+use lifecycle::{ConnectionRecord, Event, Timestamp, Tracker, WatchOptions};
 use packet::{Decoder, DecoderConfig, LinkType};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -240,6 +240,14 @@ fn records(pcap: &[u8]) -> Result<Vec<ConnectionRecord>> {
     let mut source = capture::from_bytes("lab capture", pcap);
     let mut decoder = Decoder::new(DecoderConfig::full());
     let mut tracker = Tracker::new(lifecycle::Config::default());
+    // A lab capture is small: every connection keeps its segments for its ladder.
+    tracker.watch(
+        |_| true,
+        WatchOptions {
+            limit: usize::MAX,
+            fold: true,
+        },
+    );
     let mut out = Vec::new();
     while let Some(frame) = capture::FrameSource::next_frame(&mut source)? {
         let decoded = decoder.decode(LinkType(frame.link_type), frame.data, frame.orig_len, frame.ts);

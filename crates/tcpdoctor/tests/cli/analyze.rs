@@ -345,8 +345,12 @@ fn connections_table_and_zeek_log_have_headers() {
         "--connections",
         &corpus("scenarios.pcap"),
     ]));
-    assert!(t.starts_with("CLIENT"));
+    assert!(t.starts_with("    # CLIENT"), "{t}");
     assert_eq!(t.lines().count(), 67);
+    // Rows are numbered from 1 in output order (`--ladder N` draws row N).
+    for (n, line) in (1..).zip(t.lines().skip(1)) {
+        assert_eq!(line.split_whitespace().next(), Some(n.to_string().as_str()));
+    }
     let z = stdout(&tcpdoctor(&["analyze", "--zeek", &corpus("scenarios.pcap")]));
     assert!(z.starts_with("#separator \\x09\n"));
     assert!(z.contains("#fields\tts\tuid\tid.orig_h"));

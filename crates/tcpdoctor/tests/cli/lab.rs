@@ -146,3 +146,29 @@ fn lab_list_and_bad_names() {
     assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
     assert!(run.stderr.contains("no scenario \"nope\""), "{}", run.stderr);
 }
+
+/// The text a person reads: the story, the calls, the ladder, the sources side by side, the truth.
+#[test]
+fn lab_text_tells_the_story_with_a_ladder() {
+    if !is_root() {
+        println!("skipped: the lab needs root (network namespaces, AF_PACKET, tracefs)");
+        return;
+    }
+    let run = run_command(lab(&["reset-unread"]), LIMIT, "lab reset-unread");
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let text = run.stdout();
+    for needle in [
+        "━━ reset-unread · seed §7",
+        "client  recv",
+        "ECONNRESET (Connection reset by peer)",
+        "──SYN seq=0",
+        "RST,ACK seq=1 ack=29──",
+        "ending: abort",
+        "reset: the server sent it: TCP_ABORT_ON_CLOSE (closed with unread data)",
+        "agree    yes, on handshake; reset",
+        "ok   kernel's reason  TCP_ABORT_ON_CLOSE",
+    ] {
+        assert!(text.contains(needle), "{needle:?} in:\n{text}");
+    }
+    assert!(!text.contains('\x1b'), "no colour when piped");
+}

@@ -15,6 +15,7 @@ mod floods;
 mod generate;
 #[cfg(target_os = "linux")]
 mod lab;
+mod ladder;
 #[cfg(target_os = "linux")]
 mod live;
 #[cfg(target_os = "linux")]

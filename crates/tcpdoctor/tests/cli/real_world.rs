@@ -310,3 +310,16 @@ fn the_zeek_log_has_a_row_for_each_zeek_connection() {
         .count();
     assert_eq!(rows, 2, "{out}");
 }
+
+/// The ladder marks each defect on the segment that shows it (snapshots in `snapshots/`).
+#[test]
+fn ladders_mark_the_defects() {
+    for (name, port) in [
+        ("half_open_discovery", 41_001),
+        ("out_of_window_data", 41_004),
+        ("out_of_window_rst", 41_008),
+    ] {
+        let conn = format!("10.9.0.1:{port}");
+        insta::assert_snapshot!(name, analyze(&["analyze", "--ladder", &conn]));
+    }
+}
