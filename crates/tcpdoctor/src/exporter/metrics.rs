@@ -303,11 +303,13 @@ mod tests {
 
     #[test]
     fn eleven_states_two_families_zeros_included_request_sockets_as_syn_recv() {
-        let mut d = Diagnosis::default();
-        d.states = KernelState::ALL
-            .into_iter()
-            .map(|state| StateCount { state, v4: 0, v6: 0 })
-            .collect();
+        let mut d = Diagnosis {
+            states: KernelState::ALL
+                .into_iter()
+                .map(|state| StateCount { state, v4: 0, v6: 0 })
+                .collect(),
+            ..Diagnosis::default()
+        };
         d.states[2].v4 = 1; // SYN_RECV
         d.states[11].v4 = 3; // NEW_SYN_RECV
         let f = families(&d, LIMITS);
@@ -320,14 +322,16 @@ mod tests {
 
     #[test]
     fn close_wait_processes_beyond_top_are_summed_as_other() {
-        let mut d = Diagnosis::default();
-        d.close_wait = vec![
-            group(Some("java"), 50, Some(90_000)),
-            group(Some("java"), 10, Some(1_000)),
-            group(Some("nginx"), 20, None),
-            group(Some("curl"), 5, Some(3_000)),
-            group(None, 7, Some(500)),
-        ];
+        let d = Diagnosis {
+            close_wait: vec![
+                group(Some("java"), 50, Some(90_000)),
+                group(Some("java"), 10, Some(1_000)),
+                group(Some("nginx"), 20, None),
+                group(Some("curl"), 5, Some(3_000)),
+                group(None, 7, Some(500)),
+            ],
+            ..Diagnosis::default()
+        };
         let f = families(&d, LIMITS);
         assert_eq!(
             series(family(&f, &names::CLOSE_WAIT_SOCKETS)),
@@ -353,12 +357,14 @@ mod tests {
 
     #[test]
     fn a_process_named_other_joins_the_other_series() {
-        let mut d = Diagnosis::default();
-        d.close_wait = vec![
-            group(Some("other"), 9, None),
-            group(Some("x"), 1, None),
-            group(Some("y"), 1, None),
-        ];
+        let d = Diagnosis {
+            close_wait: vec![
+                group(Some("other"), 9, None),
+                group(Some("x"), 1, None),
+                group(Some("y"), 1, None),
+            ],
+            ..Diagnosis::default()
+        };
         let f = families(&d, LIMITS);
         assert_eq!(
             series(family(&f, &names::CLOSE_WAIT_SOCKETS)),
@@ -421,24 +427,26 @@ mod tests {
 
     #[test]
     fn kernel_counters_carry_doctors_meaning_and_aborts_share_one_family() {
-        let mut d = Diagnosis::default();
-        d.counters = vec![
-            CounterLine {
-                name: "TcpExt.ListenOverflows".into(),
-                value: Some(7),
-                meaning: "completed handshakes dropped",
-            },
-            CounterLine {
-                name: "TcpExt.TCPAbortOnClose".into(),
-                value: Some(3),
-                meaning: "closed with unread data",
-            },
-            CounterLine {
-                name: "TcpExt.TCPAbortOnData".into(),
-                value: None,
-                meaning: "data after close",
-            },
-        ];
+        let d = Diagnosis {
+            counters: vec![
+                CounterLine {
+                    name: "TcpExt.ListenOverflows".into(),
+                    value: Some(7),
+                    meaning: "completed handshakes dropped",
+                },
+                CounterLine {
+                    name: "TcpExt.TCPAbortOnClose".into(),
+                    value: Some(3),
+                    meaning: "closed with unread data",
+                },
+                CounterLine {
+                    name: "TcpExt.TCPAbortOnData".into(),
+                    value: None,
+                    meaning: "data after close",
+                },
+            ],
+            ..Diagnosis::default()
+        };
         let f = families(&d, LIMITS);
         let overflows = family(&f, &names::LISTEN_OVERFLOWS);
         assert_eq!(

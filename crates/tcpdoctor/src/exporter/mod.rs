@@ -108,8 +108,10 @@ pub fn run(args: &ExporterArgs) -> anyhow::Result<i32> {
 
 /// One collection: what `status` does with its default options, as metric families.
 fn collector(args: &ExporterArgs) -> Arc<server::Collect> {
-    let mut options = host::SnapshotOptions::default();
-    options.netns = args.netns.as_deref().map(host::netns_path);
+    let options = host::SnapshotOptions {
+        netns: args.netns.as_deref().map(host::netns_path),
+        ..host::SnapshotOptions::default()
+    };
     let limits = metrics::Limits {
         top: usize::from(args.top),
         peer_labels: usize::from(args.peer_labels),
