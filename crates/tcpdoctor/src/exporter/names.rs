@@ -93,7 +93,8 @@ pub const EPHEMERAL_PORT_USAGE: Metric = gauge(
 pub const LISTEN_QUEUE: Metric = gauge(
     "tcpdoctor_listen_queue_ratio",
     "Accept queue fill of the --top fullest listeners: connections waiting to be accepted over the \
-     backlog (0..1; at 1 new handshakes are dropped, see tcpdoctor_listen_overflows_total)",
+     backlog; at 1 or more the queue is full (Linux admits backlog + 1) and completed handshakes are \
+     dropped, see tcpdoctor_listen_overflows_total",
     &["listener"],
 );
 pub const FINDING: Metric = gauge(
@@ -224,6 +225,27 @@ mod tests {
             assert!(seen.insert(m.name), "{} twice", m.name);
             assert!(m.name.starts_with("tcpdoctor_"), "{}", m.name);
             assert_eq!(m.kind == Kind::Counter, m.name.ends_with("_total"), "{}", m.name);
+        }
+    }
+
+    #[test]
+    fn the_readme_documents_every_metric_with_an_example() {
+        let readme = include_str!("../../../../README.md");
+        let section = readme
+            .split("\n## ")
+            .find(|s| s.starts_with("Monitoring a fleet"))
+            .expect("the README's \"Monitoring a fleet\" section");
+        for m in ALL {
+            assert!(
+                section.contains(&format!("| `{}", m.name)),
+                "{} has no row",
+                m.name
+            );
+            assert!(
+                section.contains(&format!("| `{}{{", m.name)) || section.contains(&format!("| `{} ", m.name)),
+                "{} has no example",
+                m.name
+            );
         }
     }
 
