@@ -671,3 +671,33 @@ fn free_port() -> String {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     l.local_addr().unwrap().to_string()
 }
+
+/// Within `--min-interval`, a scrape gets the previous collection: sockets made after it do not show.
+#[test]
+fn scrapes_within_the_min_interval_share_one_collection() {
+    require_lab!();
+    require_prometheus!();
+    let mut ns = lab::Netns::new();
+    let exporter = Exporter::start(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--netns",
+        &ns.name,
+        "--min-interval",
+        "600",
+    ]);
+    let time_wait = |s: &Scrape| s.value("tcpdoctor_sockets", &[("state", "TIME_WAIT"), ("family", "ipv4")]);
+    let first = exporter.scrape();
+    assert_eq!(time_wait(&first), 0.0);
+    let _pop = ns.populate();
+    assert_eq!(
+        ns.ss_state_count("time-wait"),
+        lab::SERVER_FIRST + lab::CLIENT_FIRST
+    );
+    let second = exporter.scrape();
+    assert_eq!(time_wait(&second), 0.0, "a new collection within --min-interval");
+    assert_eq!(
+        first.value("tcpdoctor_scrape_duration_seconds", &[]),
+        second.value("tcpdoctor_scrape_duration_seconds", &[])
+    );
+}
