@@ -20,30 +20,7 @@ RUNS=${RUNS:-10}
 HOGS_IN_NS=${HOGS_IN_NS:-0}
 NS=tcpd-bench-$$
 BIN=$PWD/target/release/tcpdoctor
-PIDS=()
-
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-    ip netns del "$NS" 2>/dev/null || true
-}
-trap cleanup EXIT
-
-[ "$(id -u)" = 0 ] || { echo "needs root (network namespaces)" >&2; exit 1; }
-cargo build --release -q -p tcpdoctor
-
-ip netns add "$NS"
-ip -n "$NS" link set lo up
-
-# start one holder, wait (at most 120 s) for its READY line
-start() {
-    local fifo
-    fifo=$(mktemp -u)
-    mkfifo "$fifo"
-    "$@" >"$fifo" &
-    PIDS+=($!)
-    timeout 120 head -n1 "$fifo" >/dev/null
-    rm -f "$fifo"
-}
+source bench/netns.sh
 
 IN_NS=()
 [ "$HOGS_IN_NS" = 1 ] && IN_NS=(ip netns exec "$NS")

@@ -10,7 +10,9 @@ cd "$(dirname "$0")/.."
 # socket counts), python3 (socket populations and seed traffic), tcpdump (an independent capture of the
 # same live traffic, and the underlay and inside of a real VXLAN), setpriv (the unprivileged runs), kill
 # (signals to the real binary), setcap (the least-privilege capture test), tshark (an independent decoder
-# that checks the tunnel captures the tests build), nft (a router that forges resets).
+# that checks the tunnel captures the tests build), nft (a router that forges resets), prometheus (a real
+# Prometheus server that scrapes the exporter, and promtool, which checks its output and the alert rules),
+# curl (the exporter's HTTP client in its tests).
 need=()
 command -v ip >/dev/null || need+=(iproute2)
 command -v ss >/dev/null || need+=(iproute2)
@@ -21,6 +23,9 @@ command -v kill >/dev/null || need+=(procps)
 command -v setcap >/dev/null || need+=(libcap2-bin)
 command -v tshark >/dev/null || need+=(tshark)
 command -v nft >/dev/null || need+=(nftables)
+command -v prometheus >/dev/null || need+=(prometheus)
+command -v promtool >/dev/null || need+=(prometheus)
+command -v curl >/dev/null || need+=(curl)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"

@@ -4,6 +4,8 @@
 mod analyze;
 #[cfg(target_os = "linux")]
 mod capture_cmd;
+#[cfg(target_os = "linux")]
+mod exporter;
 mod filter;
 #[cfg(target_os = "linux")]
 mod lab;
@@ -41,6 +43,9 @@ enum Command {
     /// The same analysis on live traffic: capture on an interface until Ctrl-C, --duration or --count.
     #[cfg(target_os = "linux")]
     Capture(capture_cmd::CaptureArgs),
+    /// Serve the host's TCP lifecycle as Prometheus metrics (/metrics), for a fleet's monitoring.
+    #[cfg(target_os = "linux")]
+    Exporter(exporter::ExporterArgs),
     /// What is in each TCP state, who holds it, and what is wrong (the default command).
     Status(status::StatusArgs),
     /// Every TCP state change and reset on this host as the kernel makes them, with the kernel's reason.
@@ -65,6 +70,8 @@ fn main() -> ExitCode {
         Some(Command::Analyze(args)) => analyze::run(args),
         #[cfg(target_os = "linux")]
         Some(Command::Capture(args)) => capture_cmd::run(args),
+        #[cfg(target_os = "linux")]
+        Some(Command::Exporter(args)) => exporter::run(args),
         Some(Command::Status(args)) => status::run(args).map(|()| 0),
         #[cfg(target_os = "linux")]
         Some(Command::Trace(args)) => trace::run(args),

@@ -8,6 +8,8 @@ mod capture;
 #[cfg(target_os = "linux")]
 mod damaged;
 #[cfg(target_os = "linux")]
+mod exporter;
+#[cfg(target_os = "linux")]
 mod flags;
 #[cfg(target_os = "linux")]
 mod floods;
