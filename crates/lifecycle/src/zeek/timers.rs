@@ -58,6 +58,16 @@ impl ZeekConn {
         if now < self.net_time {
             return false;
         }
+        // The common case, checked first because it runs for every segment: no timer is due, so
+        // nothing below would fire, re-arm or remove anything.
+        let due = |t: Option<Timestamp>| t.is_some_and(|t| t <= now);
+        if !due(self.attempt_timer)
+            && !self.expire_timers.iter().any(|t| due(*t))
+            && !due(self.delete_timer)
+            && self.last.plus_nanos(self.inactivity) > now
+        {
+            return false;
+        }
         let mut removal: Option<Timestamp> = None;
         let mut consider = |t: Timestamp| {
             if t <= now {
