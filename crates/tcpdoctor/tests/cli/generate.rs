@@ -191,7 +191,7 @@ pub struct Run {
     pub signal: Option<i32>,
     pub stdout: Vec<u8>,
     pub stderr: String,
-    /// Peak resident set size of the process, KiB (`ru_maxrss` from `wait4`).
+    /// Peak resident set size of the program, KiB (its `VmHWM`, read while it ran).
     pub max_rss_kib: u64,
     pub elapsed: Duration,
 }
@@ -247,11 +247,15 @@ pub fn run_command(mut cmd: Command, limit: Duration, what: &str) -> Run {
     // SAFETY: an all-zero rusage is a valid value; wait4 fills it.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     let mut overstayed = false;
+    let mut peak_kib: Option<u64> = None;
     loop {
         // SAFETY: waiting for our own child, by pid, with valid out-pointers.
         let rc = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
         if rc == pid {
             break;
+        }
+        if let Some(hwm) = exec_high_water_kib(pid) {
+            peak_kib = Some(peak_kib.map_or(hwm, |p| p.max(hwm)));
         }
         assert!(rc == 0, "wait4: {}", io::Error::last_os_error());
         if start.elapsed() > limit && !overstayed {
@@ -280,9 +284,24 @@ pub fn run_command(mut cmd: Command, limit: Duration, what: &str) -> Run {
         signal,
         stdout,
         stderr,
-        max_rss_kib: u64::try_from(usage.ru_maxrss).unwrap_or(0),
+        // `ru_maxrss` also counts the test process's own peak (the child shares its memory until it
+        // execs, and exec folds the old memory's high-water mark into it); the child's own, read while
+        // it ran, is its true peak. A child too quick to be read keeps the larger bound.
+        max_rss_kib: peak_kib.unwrap_or_else(|| u64::try_from(usage.ru_maxrss).unwrap_or(0)),
         elapsed,
     }
+}
+
+/// The child's peak resident set (`VmHWM`, KiB) once it has become another program; `None` before
+/// its exec (its memory is still the test's) or once it is gone.
+fn exec_high_water_kib(pid: i32) -> Option<u64> {
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok()?;
+    if std::fs::read_link("/proc/self/exe").ok()? == exe {
+        return None;
+    }
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// Writes `bytes` to `dir/name` and returns the path as a string.
