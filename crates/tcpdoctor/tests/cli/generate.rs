@@ -285,8 +285,10 @@ pub fn run_command(mut cmd: Command, limit: Duration, what: &str) -> Run {
         stdout,
         stderr,
         // `ru_maxrss` also counts the test process's own peak (the child shares its memory until it
-        // execs, and exec folds the old memory's high-water mark into it); the child's own, read while
-        // it ran, is its true peak. A child too quick to be read keeps the larger bound.
+        // execs, and exec folds the old memory's high-water mark into it); the child's own, read every
+        // few milliseconds while it ran, is its peak but for growth in its last milliseconds. A run too
+        // quick to be read at all keeps the larger figure; one read while still loading reads low
+        // (a baseline taken from it only makes a bound stricter).
         max_rss_kib: peak_kib.unwrap_or_else(|| u64::try_from(usage.ru_maxrss).unwrap_or(0)),
         elapsed,
     }
