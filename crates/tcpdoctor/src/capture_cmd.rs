@@ -104,6 +104,7 @@ pub fn run(args: &CaptureArgs) -> Result<i32> {
         Output::new(args.output.format(), args.follow, out),
     );
     pipeline
+        .front
         .facts
         .inputs
         .push(format!("live capture on {}", args.iface));
@@ -166,7 +167,7 @@ pub fn run(args: &CaptureArgs) -> Result<i32> {
         }
     }
     let ring = live.stats()?;
-    pipeline.facts.ring = Some(RingFacts {
+    pipeline.front.facts.ring = Some(RingFacts {
         received: ring.received,
         dropped: ring.dropped,
         freezes: ring.freezes,
