@@ -7,7 +7,7 @@
 use crate::filter::FilterArgs;
 use crate::ladder::LadderArgs;
 use crate::output::{Format, Output, Sink};
-use crate::pipeline::{Back, Front, Pipeline, Seg};
+use crate::pipeline::{Back, Front, OwnedSeg, Pipeline, Seg};
 use crate::seconds;
 use crate::signals::Stop;
 use anyhow::{Context as _, Result};
@@ -171,7 +171,7 @@ pub fn read_inputs<S: Sink>(
     stop: &Stop,
 ) -> Result<Read<S>> {
     let Pipeline { mut front, mut back } = pipeline;
-    let errors = read_frames(&mut front, files, progress, stop, &mut |seg| back.segment(seg))?;
+    let errors = read_frames(&mut front, files, progress, stop, |seg| back.segment(seg))?;
     finish(front, back, errors, stop)
 }
 
@@ -193,14 +193,15 @@ pub fn read_inputs_on_two_threads<S: Sink>(
 ) -> Result<Read<S>> {
     let Pipeline { front, mut back } = pipeline;
     let (front, errors) = std::thread::scope(|scope| -> Result<(Front, Vec<CaptureError>)> {
-        let (tx, rx) = mpsc::sync_channel::<Vec<Seg>>(IN_FLIGHT);
+        let (tx, rx) = mpsc::sync_channel::<Vec<OwnedSeg>>(IN_FLIGHT);
         let reading = scope.spawn(move || -> (Front, io::Result<Vec<CaptureError>>) {
             let mut front = front;
             let mut batch = Vec::with_capacity(BATCH);
             // Sending fails only once the tracking side stopped, on its own error (returned below).
-            let send = |batch: Vec<Seg>| tx.send(batch).map_err(|_| io::Error::other("tracking stopped"));
-            let read = read_frames(&mut front, files, progress, stop, &mut |seg| {
-                batch.push(seg);
+            let send =
+                |batch: Vec<OwnedSeg>| tx.send(batch).map_err(|_| io::Error::other("tracking stopped"));
+            let read = read_frames(&mut front, files, progress, stop, |seg| {
+                batch.push(OwnedSeg::of(seg));
                 if batch.len() == BATCH {
                     send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))?;
                 }
@@ -213,7 +214,7 @@ pub fn read_inputs_on_two_threads<S: Sink>(
         // send.
         let tracked = rx
             .into_iter()
-            .try_for_each(|batch| batch.into_iter().try_for_each(|seg| back.segment(seg)));
+            .try_for_each(|batch| batch.iter().try_for_each(|seg| back.segment(seg.seg())));
         let (front, read) = reading
             .join()
             .map_err(|_| anyhow::anyhow!("the reading thread panicked"))?;
@@ -230,7 +231,7 @@ fn read_frames(
     files: &[PathBuf],
     progress: bool,
     stop: &Stop,
-    deliver: &mut dyn FnMut(Seg) -> io::Result<()>,
+    mut deliver: impl FnMut(Seg<'_>) -> io::Result<()>,
 ) -> io::Result<Vec<CaptureError>> {
     let mut errors = Vec::new();
     for path in files {
@@ -238,7 +239,7 @@ fn read_frames(
             break;
         }
         front.facts.inputs.push(path.display().to_string());
-        if let Err(e) = read(front, path, progress, stop, deliver)? {
+        if let Err(e) = read(front, path, progress, stop, &mut deliver)? {
             front.facts.errors.push(e.to_string());
             errors.push(e);
         }
@@ -294,7 +295,7 @@ fn read(
     path: &std::path::Path,
     progress: bool,
     stop: &Stop,
-    deliver: &mut dyn FnMut(Seg) -> io::Result<()>,
+    deliver: &mut impl FnMut(Seg<'_>) -> io::Result<()>,
 ) -> io::Result<Result<(), CaptureError>> {
     let mut source = match capture::open(path) {
         Ok(s) => s,
@@ -315,11 +316,7 @@ fn read(
             b.set_position(source.bytes_read());
         }
         match source.next_frame() {
-            Ok(Some(frame)) => {
-                if let Some(seg) = front.frame(&frame) {
-                    deliver(seg)?;
-                }
-            }
+            Ok(Some(frame)) => front.frame(&frame, &mut *deliver)?,
             Ok(None) => break Ok(()),
             Err(e) => break Err(e),
         }

@@ -28,14 +28,43 @@ fn flow_key(a: SocketAddr, b: SocketAddr, tunnel: u32) -> FlowKey {
 }
 
 /// One segment on its way from the front half to the back half, with what the capture said of it.
+#[derive(Clone, Copy, Debug)]
+pub struct Seg<'a> {
+    pub now: Timestamp,
+    pub segment: &'a Segment,
+    /// The process a PKTAP capture named for it.
+    pub process: Option<Process>,
+    /// The name of the segment's tunnel, given once, with the tunnel's first segment.
+    pub tunnel_name: Option<&'a str>,
+}
+
+/// A [`Seg`] that owns its segment, to cross to another thread.
 #[derive(Debug)]
-pub struct Seg {
+pub struct OwnedSeg {
     now: Timestamp,
     segment: Segment,
-    /// The process a PKTAP capture named for it.
     process: Option<Process>,
-    /// The name of the segment's tunnel, sent once, with the tunnel's first segment.
     tunnel_name: Option<String>,
+}
+
+impl OwnedSeg {
+    pub fn of(seg: Seg<'_>) -> OwnedSeg {
+        OwnedSeg {
+            now: seg.now,
+            segment: *seg.segment,
+            process: seg.process,
+            tunnel_name: seg.tunnel_name.map(str::to_string),
+        }
+    }
+
+    pub fn seg(&self) -> Seg<'_> {
+        Seg {
+            now: self.now,
+            segment: &self.segment,
+            process: self.process,
+            tunnel_name: self.tunnel_name.as_deref(),
+        }
+    }
 }
 
 /// Frames in, segments out: decoding, the capture's facts, the filter.
@@ -67,8 +96,13 @@ impl Front {
         }
     }
 
-    /// One captured frame: its TCP segment, if it has one the filter passes.
-    pub fn frame(&mut self, frame: &Frame<'_>) -> Option<Seg> {
+    /// One captured frame: its TCP segment, if it has one the filter passes, goes to `deliver` (by
+    /// reference: a segment is copied only to cross to another thread).
+    pub fn frame(
+        &mut self,
+        frame: &Frame<'_>,
+        deliver: impl FnOnce(Seg<'_>) -> io::Result<()>,
+    ) -> io::Result<()> {
         self.facts.frames += 1;
         if frame.link_type != self.link.0 {
             self.flush_link();
@@ -82,9 +116,9 @@ impl Front {
             .decoder
             .decode(LinkType(frame.link_type), frame.data, frame.orig_len, frame.ts);
         self.stats.record(&decoded);
-        let Ok(tcp) = &decoded else { return None };
+        let Ok(tcp) = &decoded else { return Ok(()) };
         if !self.filter.is_empty() && !self.filter.matches(&tcp.segment) {
-            return None;
+            return Ok(());
         }
         let tunnel = tcp.segment.tunnel;
         let tunnel_name = if tunnel != 0 && self.named.insert(tunnel) {
@@ -92,11 +126,11 @@ impl Front {
         } else {
             None
         };
-        Some(Seg {
+        deliver(Seg {
             now: Timestamp(frame.ts),
-            segment: tcp.segment,
+            segment: &tcp.segment,
             process: self.decoder.process(),
-            tunnel_name,
+            tunnel_name: tunnel_name.as_deref(),
         })
     }
 
@@ -186,7 +220,7 @@ impl<S: Sink> Back<S> {
     }
 
     /// One segment, in capture order.
-    pub fn segment(&mut self, seg: Seg) -> io::Result<()> {
+    pub fn segment(&mut self, seg: Seg<'_>) -> io::Result<()> {
         let Seg {
             now,
             segment,
@@ -194,12 +228,12 @@ impl<S: Sink> Back<S> {
             tunnel_name,
         } = seg;
         if let Some(name) = tunnel_name {
-            self.tunnel_names.insert(segment.tunnel, name);
+            self.tunnel_names.insert(segment.tunnel, name.to_string());
         }
         if now >= self.next_timeout {
             self.tracker.handle_timeout(now);
         }
-        self.tracker.handle_segment(now, &segment);
+        self.tracker.handle_segment(now, segment);
         if let Some(p) = process {
             self.processes
                 .insert(flow_key(segment.src, segment.dst, segment.tunnel), p);
@@ -272,10 +306,8 @@ impl<S: Sink> Pipeline<S> {
 
     /// One captured frame.
     pub fn frame(&mut self, frame: &Frame<'_>) -> io::Result<()> {
-        match self.front.frame(frame) {
-            Some(seg) => self.back.segment(seg),
-            None => Ok(()),
-        }
+        let back = &mut self.back;
+        self.front.frame(frame, |seg| back.segment(seg))
     }
 
     /// Kernel events from the tracepoints, to be joined to each connection as it ends
