@@ -5,6 +5,7 @@ mod analyze;
 #[cfg(target_os = "linux")]
 mod capture_cmd;
 mod filter;
+mod html_report;
 #[cfg(target_os = "linux")]
 mod lab;
 mod ladder;
