@@ -120,4 +120,21 @@ mod tests {
         assert_eq!(terminal("\u{9b}x"), "\\u{9b}x");
         assert!(matches!(terminal("plain name"), Cow::Borrowed(_)));
     }
+
+    #[test]
+    fn markup_escapes_what_html_and_xml_give_meaning_to() {
+        assert_eq!(markup("a.pcap"), "a.pcap");
+        assert_eq!(
+            markup("<script>alert('x\\\")</script>&\x1b"),
+            "&lt;script&gt;alert(&#39;x\\&quot;)&lt;/script&gt;&amp;\\u{1b}"
+        );
+    }
+
+    #[test]
+    fn script_json_cannot_close_its_element() {
+        let text = script_json(&["</script><!--&"]).unwrap();
+        assert_eq!(text, r#"["\u003c/script\u003e\u003c!--\u0026"]"#);
+        let back: Vec<String> = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, ["</script><!--&"]);
+    }
 }

@@ -83,3 +83,39 @@ impl Kept {
         self.limit
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Context;
+    use lifecycle::{Flags, Segment, Steps, Timestamp, Tracker};
+
+    fn layout() -> Layout {
+        let mut tracker = Tracker::default();
+        let mut syn = Segment::between("10.0.0.1:1".parse().unwrap(), "10.0.0.2:2".parse().unwrap());
+        syn.flags = Flags(Flags::SYN);
+        tracker.handle_segment(Timestamp(1), &syn);
+        tracker.finish();
+        let Some(lifecycle::Event::Ended(r)) = tracker.poll_event() else {
+            panic!()
+        };
+        Layout::new(&r, &Steps::default(), &Context::default(), None)
+    }
+
+    /// Examples always, the sample evenly spread, never more than the limit.
+    #[test]
+    fn examples_then_an_even_sample_within_the_limit() {
+        let mut kept = Kept::new(10);
+        for row in 1..=1000 {
+            kept.offer(row, layout(), row == 777);
+        }
+        let rows: Vec<u64> = kept.iter().map(|(r, _)| r).collect();
+        assert!(rows.len() <= 10 && rows.len() >= 5, "{rows:?}");
+        assert!(kept.contains(777));
+        let sample: Vec<u64> = rows.iter().copied().filter(|r| *r != 777).collect();
+        let step = sample[1] - sample[0];
+        assert!(sample.windows(2).all(|w| w[1] - w[0] == step), "{sample:?}");
+        assert!(*sample.last().unwrap() > 1000 - step, "{sample:?}");
+        assert!(Kept::new(0).is_empty());
+    }
+}

@@ -9,6 +9,7 @@
   const PAGE = 100;
   const $ = (id) => document.getElementById(id);
   const tbody = document.querySelector("#conns tbody");
+  if (!tbody) return; // no connection: no table
   const view = { order: [], sort: 0, desc: false, page: 0 };
   const who = ["", "client", "server"];
   const port = (a) => a.slice(a.lastIndexOf(":") + 1);
@@ -58,7 +59,7 @@
       for (let c = 0; c <= 12; c++) {
         const td = document.createElement("td");
         const v = cell(r, c);
-        td.textContent = v === null ? "" : v;
+        td.textContent = v === null ? "" : c === 1 || c === 2 ? v.toFixed(6) : v;
         if (c === 5) td.className = "cause-" + v;
         tr.appendChild(td);
       }

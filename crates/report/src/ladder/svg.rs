@@ -35,7 +35,7 @@ const ROW: u32 = 34;
 /// How far an arrow's head sits below its tail.
 const SLANT: u32 = 10;
 /// The most pixels real time adds to the whole figure, over the rows' least heights.
-const TIME_BUDGET: f64 = 360.0;
+const TIME_BUDGET: f64 = 240.0;
 /// A compressed idle gap's height.
 const IDLE_ROW: u32 = 34;
 /// A gap is idle when longer than this and [`IDLE_FACTOR`] times the median gap.
@@ -145,7 +145,11 @@ fn heights(rows: &[Row]) -> Vec<(u32, bool)> {
         .collect();
     let mut sorted = gaps.clone();
     sorted.sort_unstable();
-    let median = sorted.get(sorted.len() / 2).copied().unwrap_or(0);
+    // The lower median: with two gaps, a long one is measured against the short one.
+    let median = sorted
+        .get(sorted.len().saturating_sub(1) / 2)
+        .copied()
+        .unwrap_or(0);
     let idle = |g: u64| g > IDLE_NS && g > median.saturating_mul(IDLE_FACTOR);
     let timed: u64 = gaps.iter().filter(|g| !idle(**g)).sum();
     let px_per_ns = if timed == 0 {
