@@ -205,7 +205,8 @@ impl HtmlReport {
              <th data-col=\"6\">client state</th><th data-col=\"7\">server state</th><th data-col=\"8\">reset by</th>\
              <th data-col=\"9\">bytes c→s</th><th data-col=\"10\">bytes s→c</th><th data-col=\"11\">packets</th>\
              <th data-col=\"12\">RTT (ms)</th></tr></thead><tbody></tbody></table>\
-             <p id=\"pager\"><button id=\"prev\">‹ previous</button> <span id=\"page\"></span> <button id=\"next\">next ›</button></p></section>",
+             <p id=\"pager\"><button id=\"prev\">‹ previous</button> <span id=\"page\"></span> <button id=\"next\">next ›</button></p>\
+             <p class=\"note\" id=\"ready\"></p></section>",
             self.ladders.len(),
             self.rows.len(),
             self.ladders.limit()
