@@ -14,7 +14,6 @@ use crate::safe::markup;
 use crate::summary::headline;
 use lifecycle::{Side, endpoint_string};
 use std::fmt::Write as _;
-use std::io::{self, Write};
 
 /// How to draw.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -54,11 +53,6 @@ const MARK: &str = "#8e24aa";
 pub struct Figure {
     pub svg: String,
     pub height: u32,
-}
-
-/// Writes one connection's ladder as a standalone SVG document.
-pub fn write(out: &mut impl Write, layout: &Layout, options: SvgOptions) -> io::Result<()> {
-    out.write_all(render(layout, options).svg.as_bytes())
 }
 
 /// Several figures in one standalone SVG document, top to bottom, a gap between them; one figure is
