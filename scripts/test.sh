@@ -12,7 +12,8 @@ cd "$(dirname "$0")/.."
 # (signals to the real binary), setcap (the least-privilege capture test), tshark (an independent decoder
 # that checks the tunnel captures the tests build), nft (a router that forges resets), prometheus (a real
 # Prometheus server that scrapes the exporter, and promtool, which checks its output and the alert rules),
-# curl (the exporter's HTTP client in its tests).
+# curl (the exporter's HTTP client in its tests), chromium (the HTML report opened in a real browser,
+# driven over its DevTools protocol).
 need=()
 command -v ip >/dev/null || need+=(iproute2)
 command -v ss >/dev/null || need+=(iproute2)
@@ -26,6 +27,7 @@ command -v nft >/dev/null || need+=(nftables)
 command -v prometheus >/dev/null || need+=(prometheus)
 command -v promtool >/dev/null || need+=(prometheus)
 command -v curl >/dev/null || need+=(curl)
+command -v chromium >/dev/null || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"

@@ -6,6 +6,7 @@
 
 pub mod connections;
 pub mod events;
+pub mod html;
 pub mod json;
 pub mod kernel_view;
 pub mod ladder;

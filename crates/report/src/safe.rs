@@ -23,6 +23,45 @@ pub fn terminal(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Escapes text for HTML and XML (SVG), in content and in quoted attributes alike: `&`, `<`, `>`,
+/// `"` and `'` become references, and control characters, which XML 1.0 forbids (§2.2) and a
+/// terminal would obey, are written as `\u{NN}` as [`terminal`] writes them.
+#[must_use]
+pub fn markup(s: &str) -> Cow<'_, str> {
+    let special = |c: char| matches!(c, '&' | '<' | '>' | '"' | '\'') || c.is_control();
+    if !s.chars().any(special) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// JSON to embed in an HTML `<script>` element: `<`, `>` and `&` are written as `\u003c`-style
+/// escapes (they only occur inside JSON strings, where the escape means the same character), so no
+/// string can close the element (`</script>`) or open a comment (`<!--`) whatever it holds.
+pub fn script_json(value: &impl Serialize) -> io::Result<String> {
+    let mut buf = Vec::new();
+    write_json(&mut buf, value)?;
+    let text = String::from_utf8(buf).map_err(io::Error::other)?;
+    Ok(text
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026"))
+}
+
 /// A `serde_json` formatter that escapes every control character, not only those JSON requires.
 ///
 /// JSON must escape C0 (U+0000 to U+001F), and `serde_json` does; it writes DEL (U+007F) and the C1
@@ -80,5 +119,22 @@ mod tests {
         assert_eq!(terminal("tab\there"), "tab\\u{9}here");
         assert_eq!(terminal("\u{9b}x"), "\\u{9b}x");
         assert!(matches!(terminal("plain name"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn markup_escapes_what_html_and_xml_give_meaning_to() {
+        assert_eq!(markup("a.pcap"), "a.pcap");
+        assert_eq!(
+            markup("<script>alert('x\\\")</script>&\x1b"),
+            "&lt;script&gt;alert(&#39;x\\&quot;)&lt;/script&gt;&amp;\\u{1b}"
+        );
+    }
+
+    #[test]
+    fn script_json_cannot_close_its_element() {
+        let text = script_json(&["</script><!--&"]).unwrap();
+        assert_eq!(text, r#"["\u003c/script\u003e\u003c!--\u0026"]"#);
+        let back: Vec<String> = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, ["</script><!--&"]);
     }
 }

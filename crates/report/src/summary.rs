@@ -122,14 +122,28 @@ impl Summary {
         self.total
     }
 
-    /// Writes the whole summary.
-    pub fn write(&self, out: &mut impl Write, facts: &CaptureFacts) -> io::Result<()> {
-        let names: Vec<_> = facts
-            .inputs
-            .iter()
-            .map(|n| safe::terminal(n).into_owned())
-            .collect();
-        writeln!(out, "tcpdoctor analyze {}", names.join(" "))?;
+    /// Connections by cause, in [`Cause`] order.
+    #[must_use]
+    pub fn by_cause(&self) -> &BTreeMap<Cause, u64> {
+        &self.by_cause
+    }
+
+    /// The examples kept for `cause` (the first [`EXAMPLES`] to end), with what the capture added.
+    #[must_use]
+    pub fn examples(&self, cause: Cause) -> &[(ConnectionRecord, Context)] {
+        self.examples.get(&cause).map_or(&[], Vec::as_slice)
+    }
+
+    /// The resets' account.
+    #[must_use]
+    pub fn resets(&self) -> &crate::resets::Resets {
+        &self.resets
+    }
+
+    /// The first line under the title: `N TCP connections in M TCP segments over ...`, or why there
+    /// is none.
+    #[must_use]
+    pub fn overview(&self, facts: &CaptureFacts) -> String {
         let span = match (facts.first, facts.last) {
             (Some(a), Some(b)) => format!(
                 " over {} s ({} to {})",
@@ -140,33 +154,46 @@ impl Summary {
             _ => String::new(),
         };
         if self.total > 0 {
-            writeln!(
-                out,
+            format!(
                 "{} TCP connections in {} TCP segments{span}",
                 self.total, facts.tcp_segments
-            )?;
-            writeln!(out)?;
-            self.write_causes(out)?;
-            self.write_problems(out)?;
-            self.resets.write(out)?;
+            )
         } else if facts.tcp_segments == 0 {
             // Nothing to sort by cause and no problem to tell ("none" would suggest clean TCP): what
             // was there instead is in the facts below.
-            writeln!(
-                out,
+            format!(
                 "No TCP connection: {} frames{span}, none of them TCP",
                 facts.frames
-            )?;
-            writeln!(out)?;
+            )
         } else {
             // Every segment the tracker sees opens or continues a connection.
-            writeln!(
-                out,
+            format!(
                 "No TCP connection matched the filter: {} TCP segments{span}",
                 facts.tcp_segments
-            )?;
-            writeln!(out)?;
+            )
         }
+    }
+
+    /// Writes the whole summary.
+    pub fn write(&self, out: &mut impl Write, facts: &CaptureFacts) -> io::Result<()> {
+        let names: Vec<_> = facts
+            .inputs
+            .iter()
+            .map(|n| safe::terminal(n).into_owned())
+            .collect();
+        writeln!(out, "tcpdoctor analyze {}", names.join(" "))?;
+        writeln!(out, "{}", self.overview(facts))?;
+        writeln!(out)?;
+        if self.total > 0 {
+            self.write_causes(out)?;
+            self.write_problems(out)?;
+            self.resets.write(out)?;
+        }
+        self.write_capture(out, facts)
+    }
+
+    /// The facts about the capture itself (the summary's last section).
+    pub fn write_capture(&self, out: &mut impl Write, facts: &CaptureFacts) -> io::Result<()> {
         write_facts(out, facts, self.anomalies)?;
         if self.one_sided > 0 {
             writeln!(
@@ -178,17 +205,22 @@ impl Summary {
         Ok(())
     }
 
+    /// What the causes table says beside `cause`'s count.
+    #[must_use]
+    pub fn note(&self, cause: Cause) -> String {
+        match cause {
+            Cause::Graceful => format!(
+                "closed first by the client {}, by the server {}, simultaneously {}; the first closer holds TIME-WAIT",
+                self.graceful_closer[0], self.graceful_closer[1], self.graceful_closer[2]
+            ),
+            _ => headline(cause).to_string(),
+        }
+    }
+
     fn write_causes(&self, out: &mut impl Write) -> io::Result<()> {
         writeln!(out, "Connections by cause")?;
         for (cause, n) in &self.by_cause {
-            let note = match cause {
-                Cause::Graceful => format!(
-                    "closed first by the client {}, by the server {}, simultaneously {}; the first closer holds TIME-WAIT",
-                    self.graceful_closer[0], self.graceful_closer[1], self.graceful_closer[2]
-                ),
-                _ => headline(*cause).to_string(),
-            };
-            writeln!(out, "  {:<20} {:>8}  {}", cause.name(), n, note)?;
+            writeln!(out, "  {:<20} {:>8}  {}", cause.name(), n, self.note(*cause))?;
         }
         writeln!(out)
     }
@@ -353,7 +385,8 @@ pub fn explanation(cause: Cause) -> [&'static str; 2] {
 }
 
 /// One example connection, in words.
-fn example(r: &ConnectionRecord, cx: &Context) -> String {
+#[must_use]
+pub fn example(r: &ConnectionRecord, cx: &Context) -> String {
     let who = match (r.cause, r.reset_by, r.resetter_state) {
         (Cause::Refused, _, _) => ", refused by the server host".to_string(),
         (_, Some(side), Some(state)) => format!(", {} reset in {}", side.name(), state),

@@ -5,6 +5,7 @@
 //! one tracker, as if they were one capture split in pieces (tcpdump `-C`/`-G` rotation).
 
 use crate::filter::FilterArgs;
+use crate::html_report::{self, HtmlArgs};
 use crate::ladder::LadderArgs;
 use crate::output::{Format, Output, Sink};
 use crate::pipeline::{Back, Front, OwnedSeg, Pipeline, Seg};
@@ -39,6 +40,8 @@ pub struct AnalyzeArgs {
     pub decode: DecodeArgs,
     #[command(flatten)]
     pub ladder: LadderArgs,
+    #[command(flatten)]
+    pub html: HtmlArgs,
     /// Never show a progress bar.
     #[arg(long)]
     pub no_progress: bool,
@@ -137,12 +140,14 @@ pub fn run(args: &AnalyzeArgs) -> Result<i32> {
         return crate::ladder::run(args, selector);
     }
     let out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
-    let pipeline = Pipeline::new(
+    let mut pipeline = Pipeline::new(
         args.decode.config(),
         args.tracker.config(),
         args.filter.filter(),
-        Output::new(args.output.format(), false, out),
+        args.html
+            .attach(&args.tracker, Output::new(args.output.format(), false, out)),
     );
+    html_report::watch(&mut pipeline, &args.html);
     // Ctrl-C, SIGTERM or SIGHUP: report what was read. `tcpdump -w - | tcpdoctor analyze -` gets the
     // same Ctrl-C in both processes: tcpdump flushes and exits, and the summary comes at the pipe's end.
     let stop = Stop::install_second_exits().context("installing signal handlers")?;

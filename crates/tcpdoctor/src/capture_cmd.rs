@@ -4,6 +4,7 @@
 
 use crate::analyze::{DecodeArgs, OutputArgs, TrackerArgs};
 use crate::filter::FilterArgs;
+use crate::html_report::{self, HtmlArgs};
 use crate::output::{Output, wall_clock};
 use crate::pipeline::Pipeline;
 use crate::seconds;
@@ -59,6 +60,8 @@ pub struct CaptureArgs {
     pub tracker: TrackerArgs,
     #[command(flatten)]
     pub decode: DecodeArgs,
+    #[command(flatten)]
+    pub html: HtmlArgs,
 }
 
 /// Captures until Ctrl-C (or SIGTERM, SIGHUP), `--duration` or `--count`; returns the exit code.
@@ -101,8 +104,10 @@ pub fn run(args: &CaptureArgs) -> Result<i32> {
         args.decode.config(),
         args.tracker.config(),
         args.filter.filter(),
-        Output::new(args.output.format(), args.follow, out),
+        args.html
+            .attach(&args.tracker, Output::new(args.output.format(), args.follow, out)),
     );
+    html_report::watch(&mut pipeline, &args.html);
     pipeline
         .front
         .facts

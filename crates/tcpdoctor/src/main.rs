@@ -7,6 +7,7 @@ mod capture_cmd;
 #[cfg(target_os = "linux")]
 mod exporter;
 mod filter;
+mod html_report;
 #[cfg(target_os = "linux")]
 mod lab;
 mod ladder;

@@ -92,6 +92,9 @@ pub struct Layout {
     pub rows: Vec<Row>,
     /// Segments past the rows a ladder keeps.
     pub omitted: u64,
+    /// The rows a ladder keeps: the tracker's [`lifecycle::steps::MAX_ITEMS`], or fewer where a
+    /// report keeps many ladders ([`Layout::truncate`]).
+    pub limit: usize,
     pub caption: Caption,
 }
 
@@ -150,6 +153,7 @@ impl Layout {
             tunnel: cx.tunnel.clone(),
             rows,
             omitted: steps.omitted,
+            limit: lifecycle::steps::MAX_ITEMS,
             caption: Caption {
                 cause: record.cause,
                 closer: record.closer,
@@ -164,5 +168,21 @@ impl Layout {
                 bytes: [record.bytes_client, record.bytes_server],
             },
         }
+    }
+
+    /// Keeps the first `max_rows` rows; the segments of the rest are counted in [`Layout::omitted`].
+    pub fn truncate(&mut self, max_rows: usize) {
+        if self.rows.len() <= max_rows {
+            return;
+        }
+        self.omitted += self.rows[max_rows..]
+            .iter()
+            .map(|r| match r {
+                Row::Arrow(_) => 1,
+                Row::Folded(f) => f.segments[0] + f.segments[1],
+            })
+            .sum::<u64>();
+        self.rows.truncate(max_rows);
+        self.limit = max_rows;
     }
 }

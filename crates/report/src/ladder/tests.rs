@@ -15,6 +15,12 @@ const PSH: u8 = Flags::PSH;
 type Wire = (bool, u8, u32, u32, u32);
 
 fn ladder(wire: &[Wire], fold: bool, options: TextOptions) -> String {
+    let mut out = Vec::new();
+    text::write(&mut out, &layout(wire, fold), options).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+fn layout(wire: &[Wire], fold: bool) -> Layout {
     let client: SocketAddr = "10.0.0.1:40000".parse().unwrap();
     let server: SocketAddr = "10.0.0.2:80".parse().unwrap();
     let mut tracker = Tracker::default();
@@ -33,15 +39,12 @@ fn ladder(wire: &[Wire], fold: bool, options: TextOptions) -> String {
     let Some(Event::Ended(record)) = tracker.poll_event() else {
         panic!("no record")
     };
-    let layout = Layout::new(
+    Layout::new(
         &record,
         record.steps.as_deref().unwrap(),
         &Context::default(),
         Some(7),
-    );
-    let mut out = Vec::new();
-    text::write(&mut out, &layout, options).unwrap();
-    String::from_utf8(out).unwrap()
+    )
 }
 
 const HANDSHAKE: [Wire; 3] = [
@@ -192,4 +195,67 @@ fn segments_after_a_reset_are_marked() {
         .collect();
     assert_eq!(marks, ["after_reset]", "after_reset, extra_rst]"], "{text}");
     assert!(text.contains("the server reset in ESTABLISHED"), "{text}");
+}
+
+/// The SVG is well-formed XML (a real parser reads it), has one arrow per segment with the text's
+/// labels and states, and marks the retransmission.
+#[test]
+fn the_svg_says_what_the_text_says() {
+    let wire = [
+        (true, SYN, 1000, 0, 0),
+        (true, SYN, 1000, 0, 0),
+        (false, RST | ACK, 0, 1001, 0),
+    ];
+    let figure = svg::render(&layout(&wire, true), SvgOptions { absolute: true });
+    let doc = roxmltree::Document::parse(&figure.svg).unwrap();
+    let root = doc.root_element();
+    assert_eq!(root.tag_name().name(), "svg");
+    assert_eq!(root.tag_name().namespace(), Some("http://www.w3.org/2000/svg"));
+    assert_eq!(root.attribute("height"), Some(figure.height.to_string().as_str()));
+    let segments = root
+        .descendants()
+        .filter(|n| n.attribute("class") == Some("seg"))
+        .count();
+    assert_eq!(segments, 3);
+    let texts: Vec<String> = root
+        .descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .map(|n| {
+            n.descendants()
+                .filter(|t| t.is_text())
+                .filter_map(|t| t.text())
+                .collect()
+        })
+        .collect();
+    for want in [
+        "SYN seq=1000",
+        "RST,ACK seq=0 ack=1001",
+        "[retransmission]",
+        "SYN-SENT",
+        "ending: refused — SYN answered by RST: nothing listening (connection refused)",
+        "no FIN; the server host refused the SYN (RST)",
+    ] {
+        assert!(texts.iter().any(|t| t == want), "{want} not in {texts:?}");
+    }
+}
+
+/// Rows sit by time; a long silence is compressed to a fixed height and marked with its length.
+#[test]
+fn an_idle_gap_is_compressed_and_marked() {
+    let mut short = layout(&HANDSHAKE, true);
+    let mut long = short.clone();
+    let Row::Arrow(last) = long.rows.last_mut().unwrap() else {
+        panic!()
+    };
+    last.offset_ns += 3_600_000_000_000;
+    let (a, b) = (
+        svg::render(&short, SvgOptions::default()),
+        svg::render(&long, SvgOptions::default()),
+    );
+    assert!(b.svg.contains("≈ 3600.001000 s idle (compressed)"), "{}", b.svg);
+    assert!(!a.svg.contains("idle"));
+    assert!(b.height < a.height + 60, "{} vs {}", b.height, a.height);
+    roxmltree::Document::parse(&svg::stack(&[a.clone(), b])).unwrap();
+    short.truncate(1);
+    assert_eq!((short.rows.len(), short.omitted, short.limit), (1, 2, 1));
 }

@@ -4,11 +4,12 @@
 //! Widths are measured on the plain text; colour, when asked for, wraps each padded cell (so it never
 //! shifts a column).
 
-use super::layout::{Arrow, Caption, Folded, Layout, Number, Row};
+use super::layout::{Arrow, Caption, Folded, Layout, Row};
+use super::words::{self, fold_text, label, seconds};
 use crate::connections::time;
 use crate::summary::headline;
 use anstyle::{AnsiColor, Style};
-use lifecycle::{Closer, EndReason, ResetOrigin, Side, State, endpoint_string};
+use lifecycle::{Side, State, endpoint_string};
 use std::io::{self, Write};
 
 /// How to draw.
@@ -79,8 +80,7 @@ pub fn write(out: &mut impl Write, layout: &Layout, options: TextOptions) -> io:
             DIM,
             &format!(
                 "... {} more segments not kept (a ladder keeps {} rows)",
-                layout.omitted,
-                lifecycle::steps::MAX_ITEMS
+                layout.omitted, layout.limit
             ),
         )?;
         p.line()?;
@@ -129,23 +129,6 @@ fn heading<W: Write>(p: &mut Painter<'_, W>, l: &Layout) -> io::Result<()> {
     p.line()
 }
 
-/// `SYN,ACK seq=0 ack=1 len=28`.
-fn label(a: &Arrow, absolute: bool) -> String {
-    let n = |x: Number| if absolute { x.absolute } else { x.relative };
-    let mut s = a.flags.join(",");
-    if s.is_empty() {
-        s.push_str("none");
-    }
-    s.push_str(&format!(" seq={}", n(a.seq)));
-    if let Some(ack) = a.ack {
-        s.push_str(&format!(" ack={}", n(ack)));
-    }
-    if a.len > 0 {
-        s.push_str(&format!(" len={}", a.len));
-    }
-    s
-}
-
 fn arrow<W: Write>(p: &mut Painter<'_, W>, a: &Arrow, label: &str, width: usize) -> io::Result<()> {
     let fill = "─".repeat(width.saturating_sub(chars(label) + 3));
     let drawn = match a.from {
@@ -184,25 +167,6 @@ fn server_state<W: Write>(p: &mut Painter<'_, W>, style: Style, state: State, mo
     }
 }
 
-/// `··· 7 segments, 262.1 kB server→client in 0.391 ms ···`.
-fn fold_text(f: &Folded) -> String {
-    let data: Vec<String> = [(f.bytes[0], "client→server"), (f.bytes[1], "server→client")]
-        .iter()
-        .filter(|(b, _)| *b > 0)
-        .map(|(b, dir)| format!("{} {dir}", bytes(*b)))
-        .collect();
-    let data = if data.is_empty() {
-        "no payload".to_string()
-    } else {
-        data.join(", ")
-    };
-    format!(
-        "··· {} segments, {data} in {} s ···",
-        f.segments[0] + f.segments[1],
-        seconds(f.span_ns)
-    )
-}
-
 /// A fold sits where the arrows run, without states: they are those of the rows around it (a fold has
 /// none of its own changes), and the text may run past the server's column.
 fn folded<W: Write>(p: &mut Painter<'_, W>, f: &Folded) -> io::Result<()> {
@@ -222,91 +186,8 @@ fn caption<W: Write>(p: &mut Painter<'_, W>, c: &Caption) -> io::Result<()> {
     p.styled(style, c.cause.name())?;
     p.text(&format!(" — {}", headline(c.cause)))?;
     p.line()?;
-    let closer = match c.closer {
-        Closer::Client => "the client closed first (FIN)",
-        Closer::Server => "the server closed first (FIN)",
-        Closer::Both => "both sides closed at once (FIN)",
-        Closer::None => "no FIN",
-    };
-    let reset = match (c.reset_by, c.resetter_state) {
-        _ if c.cause == lifecycle::Cause::Refused => "the server host refused the SYN (RST)".to_string(),
-        (Some(side), Some(state)) => {
-            let forged = if c.reset_origin == Some(ResetOrigin::Middlebox) {
-                ", probably forged by a device on the path"
-            } else {
-                ""
-            };
-            format!("the {} reset in {state}{forged}", side.name())
-        }
-        (Some(side), None) => format!("the {} reset", side.name()),
-        _ => "no RST".to_string(),
-    };
-    p.text(&format!("{indent}{closer}; {reset}"))?;
+    p.text(&format!("{indent}{}", words::closer_and_reset(c)))?;
     p.line()?;
-    p.text(&format!(
-        "{indent}final states: client {}, server {} ({}); {} segments in {} s, {} client→server, {} server→client",
-        c.client_state,
-        c.server_state,
-        end_reason(c.end_reason),
-        c.packets,
-        seconds(c.duration_ns),
-        bytes(c.bytes[0]),
-        bytes(c.bytes[1]),
-    ))?;
+    p.text(&format!("{indent}{}", words::totals(c)))?;
     p.line()
-}
-
-/// Why the tracker stopped following it, in words.
-fn end_reason(r: EndReason) -> &'static str {
-    match r {
-        EndReason::Closed => "both sides closed",
-        EndReason::TimeWaitExpired => "TIME-WAIT expired",
-        EndReason::IdleTimeout => "idle timeout",
-        EndReason::Evicted => "evicted by the connection cap",
-        EndReason::PortReused => "a new SYN reused the ports",
-        EndReason::EndOfCapture => "the capture ended",
-    }
-}
-
-/// Seconds with microseconds (what a pcap's timestamps hold).
-fn seconds(ns: u64) -> String {
-    format!("{}.{:06}", ns / 1_000_000_000, (ns % 1_000_000_000) / 1_000)
-}
-
-/// Bytes in SI units: `28 B`, `262.1 kB`, `1.2 MB`.
-fn bytes(n: u64) -> String {
-    const UNITS: [&str; 4] = ["kB", "MB", "GB", "TB"];
-    if n < 1000 {
-        return format!("{n} B");
-    }
-    let mut v = n as f64 / 1000.0;
-    let mut unit = UNITS[0];
-    for u in &UNITS[1..] {
-        if v < 1000.0 {
-            break;
-        }
-        v /= 1000.0;
-        unit = u;
-    }
-    format!("{v:.1} {unit}")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bytes_in_si_units() {
-        assert_eq!(bytes(0), "0 B");
-        assert_eq!(bytes(999), "999 B");
-        assert_eq!(bytes(262_144), "262.1 kB");
-        assert_eq!(bytes(1_200_000), "1.2 MB");
-        assert_eq!(bytes(3_000_000_000_000_000), "3000.0 TB");
-    }
-
-    #[test]
-    fn seconds_with_micros() {
-        assert_eq!(seconds(0), "0.000000");
-        assert_eq!(seconds(2_054_123_999), "2.054123");
-    }
 }

@@ -2,6 +2,10 @@
 //! of the summary. The tracker records segments only for those ([`lifecycle::Tracker::watch`]); a
 //! row number of `--connections` takes two passes over the files (the first finds the row's
 //! connection, the second draws it), so it needs files, not standard input.
+//!
+//! `--svg FILE` draws the same ladders as SVG into one file instead of the terminal: one figure, or,
+//! when CONN matches several connections, their figures stacked top to bottom (at most [`LIMIT`], as
+//! on the terminal).
 
 mod selector;
 
@@ -15,7 +19,8 @@ use anyhow::{Context as _, Result};
 use clap::Args;
 use lifecycle::{Config, ConnectionRecord, TrackerStats, WatchOptions};
 use packet::DecoderConfig;
-use report::ladder::{Layout, TextOptions, text};
+use report::ladder::svg::{self, Figure};
+use report::ladder::{Layout, SvgOptions, TextOptions, text};
 use report::{CaptureFacts, Context};
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -28,7 +33,7 @@ pub struct LadderArgs {
     /// Draw the ladder diagram of the connections CONN names instead of the summary: a client or
     /// server address (10.0.0.1, 10.0.0.1:80, [::1]:80), both ends (10.0.0.1:40000-10.0.0.2:80, either
     /// order), a row number of --connections (the # column), or all (the first 20 connections).
-    #[arg(long, value_name = "CONN", conflicts_with = "format")]
+    #[arg(long, value_name = "CONN", conflicts_with_all = ["format", "html"])]
     pub ladder: Option<Selector>,
     /// With --ladder: sequence and acknowledgement numbers as on the wire, not relative to each
     /// side's ISN.
@@ -37,6 +42,10 @@ pub struct LadderArgs {
     /// With --ladder: every segment, without folding long data phases.
     #[arg(long, requires = "ladder")]
     pub all: bool,
+    /// With --ladder: write the ladders as an SVG image to FILE instead of text (several matching
+    /// connections: their figures stacked in the one image).
+    #[arg(long, value_name = "FILE", requires = "ladder")]
+    pub svg: Option<PathBuf>,
 }
 
 /// How ladders are drawn.
@@ -111,11 +120,25 @@ pub fn run(args: &AnalyzeArgs, selector: Selector) -> Result<i32> {
         limit: LIMIT,
     };
     let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
-    let read = draw(resolved, options, &args.files, &settings, &stop, &mut out)?;
+    let figures = args.ladder.svg.as_ref().map(|_| Vec::new());
+    let read = draw(
+        resolved,
+        options,
+        figures,
+        &args.files,
+        &settings,
+        &stop,
+        &mut out,
+    )?;
     let code = analyze::report_errors(&read);
     let Some(sink) = read.sink else {
         return Ok(code);
     };
+    if let (Some(path), Some(figures)) = (&args.ladder.svg, &sink.figures)
+        && !figures.is_empty()
+    {
+        std::fs::write(path, svg::stack(figures)).with_context(|| format!("writing {}", path.display()))?;
+    }
     let o = sink.outcome;
     if o.matched == 0 && !stop.requested() {
         eprintln!("tcpdoctor: no connection matches {selector}");
@@ -163,6 +186,7 @@ fn resolve(
 fn draw<W: Write>(
     selector: Selector,
     options: LadderOptions,
+    figures: Option<Vec<Figure>>,
     files: &[PathBuf],
     settings: &Settings,
     stop: &Stop,
@@ -175,6 +199,7 @@ fn draw<W: Write>(
         Ladders {
             out,
             options,
+            figures,
             rows: 0,
             outcome: Outcome::default(),
         },
@@ -219,6 +244,8 @@ impl Sink for RowFinder {
 struct Ladders<W: Write> {
     out: W,
     options: LadderOptions,
+    /// `--svg`: the figures, written to the file once all are drawn (a stack's size is known then).
+    figures: Option<Vec<Figure>>,
     rows: u64,
     outcome: Outcome,
 }
@@ -229,15 +256,22 @@ impl<W: Write> Sink for Ladders<W> {
         let Some(steps) = r.steps.as_deref() else {
             return Ok(());
         };
-        if self.outcome.shown > 0 {
-            writeln!(self.out)?;
-        }
         let layout = Layout::new(r, steps, cx, Some(self.rows));
-        let options = TextOptions {
-            absolute: self.options.absolute,
-            color: self.options.color,
-        };
-        text::write(&mut self.out, &layout, options)?;
+        if let Some(figures) = &mut self.figures {
+            let options = SvgOptions {
+                absolute: self.options.absolute,
+            };
+            figures.push(svg::render(&layout, options));
+        } else {
+            if self.outcome.shown > 0 {
+                writeln!(self.out)?;
+            }
+            let options = TextOptions {
+                absolute: self.options.absolute,
+                color: self.options.color,
+            };
+            text::write(&mut self.out, &layout, options)?;
+        }
         self.outcome.shown += 1;
         Ok(())
     }

@@ -63,8 +63,20 @@ fn live_capture_agrees_with_the_truth_and_with_analyze() {
     let dir = tempfile::tempdir().unwrap();
     let ours = dir.path().join("ours.pcap");
     let theirs = dir.path().join("tcpdump.pcap");
+    let report = dir.path().join("report.html");
     let ns = Netns::new("capture");
-    let cap = start_capture(&ns, &["-i", "lo", "--json", "-w", ours.to_str().unwrap()]);
+    let cap = start_capture(
+        &ns,
+        &[
+            "-i",
+            "lo",
+            "--json",
+            "-w",
+            ours.to_str().unwrap(),
+            "--html",
+            report.to_str().unwrap(),
+        ],
+    );
     let tcpdump = crate::live::tcpdump(&ns, "lo", &theirs, &["tcp"]);
     let (mut traffic, truth) = seed_traffic(&ns);
     signal(&tcpdump, "-INT");
@@ -83,6 +95,18 @@ fn live_capture_agrees_with_the_truth_and_with_analyze() {
         for f in ["server", "cause", "closer", "reset_by"] {
             assert_eq!(got[f], t[f], "live {f} of {t}");
         }
+    }
+    // `--html` at the end of the capture: the report counts what the JSON lines say.
+    let html = std::fs::read_to_string(&report).unwrap();
+    let mut by_cause = std::collections::BTreeMap::<&str, usize>::new();
+    for v in live.values() {
+        *by_cause.entry(v["cause"].as_str().unwrap()).or_default() += 1;
+    }
+    for (cause, n) in by_cause {
+        let row = format!(
+            "<tr data-cause=\"{cause}\"><th><a href=\"#cause={cause}\">{cause}</a></th><td class=\"n\">{n}</td>"
+        );
+        assert!(html.contains(&row), "{row} not in the report");
     }
     let name = ns.0.clone();
     drop(ns);

@@ -16,6 +16,8 @@ mod floods;
 #[cfg(target_os = "linux")]
 mod generate;
 #[cfg(target_os = "linux")]
+mod html;
+#[cfg(target_os = "linux")]
 mod lab;
 mod ladder;
 #[cfg(target_os = "linux")]
