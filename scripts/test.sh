@@ -10,7 +10,8 @@ cd "$(dirname "$0")/.."
 # socket counts), python3 (socket populations and seed traffic), tcpdump (an independent capture of the
 # same live traffic, and the underlay and inside of a real VXLAN), setpriv (the unprivileged runs), kill
 # (signals to the real binary), setcap (the least-privilege capture test), tshark (an independent decoder
-# that checks the tunnel captures the tests build), nft (a router that forges resets).
+# that checks the tunnel captures the tests build), nft (a router that forges resets), tmux (a terminal
+# for `tcpdoctor top`, read back with capture-pane).
 need=()
 command -v ip >/dev/null || need+=(iproute2)
 command -v ss >/dev/null || need+=(iproute2)
@@ -21,6 +22,7 @@ command -v kill >/dev/null || need+=(procps)
 command -v setcap >/dev/null || need+=(libcap2-bin)
 command -v tshark >/dev/null || need+=(tshark)
 command -v nft >/dev/null || need+=(nftables)
+command -v tmux >/dev/null || need+=(tmux)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"

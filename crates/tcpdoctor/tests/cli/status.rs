@@ -6,7 +6,7 @@
 
 #[path = "../../../host/tests/host/lab/mod.rs"]
 #[macro_use]
-mod lab;
+pub mod lab;
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
