@@ -43,11 +43,18 @@ pub fn draw(frame: &mut Frame<'_>, m: &Model) {
         .latest
         .as_ref()
         .map_or(1, |s| s.diagnosis.findings.len().clamp(1, FINDINGS + 1));
+    let not_read = not_read(m);
+    // One line, or two when it does not fit in one.
+    let not_read_lines = match not_read.chars().count() {
+        0 => 0,
+        n if n <= usize::from(frame.area().width) => 1,
+        _ => 2,
+    };
     let [title, header, findings_area, gaps_area, tabs, body, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(5),
         Constraint::Length(u16::try_from(findings).unwrap_or(1) + 1),
-        Constraint::Length(u16::from(!not_read(m).is_empty())),
+        Constraint::Length(not_read_lines),
         Constraint::Length(1),
         Constraint::Fill(1),
         Constraint::Length(1),
@@ -57,7 +64,7 @@ pub fn draw(frame: &mut Frame<'_>, m: &Model) {
     draw_header(frame, header, m);
     frame.render_widget(findings_list(m), findings_area);
     frame.render_widget(
-        Paragraph::new(Line::from(not_read(m)).fg(Color::Magenta)),
+        Paragraph::new(Line::from(not_read).fg(Color::Magenta)).wrap(Wrap { trim: true }),
         gaps_area,
     );
     draw_tabs(frame, tabs, m);
@@ -177,17 +184,18 @@ fn findings_list(m: &Model) -> Paragraph<'static> {
     Paragraph::new(lines)
 }
 
-/// What could not be read, in one line: the snapshot's gaps and the trace feed.
+/// What could not be read: the trace feed (short, so first), then the snapshot's gaps.
 fn not_read(m: &Model) -> String {
-    let mut parts: Vec<String> = m
-        .latest
-        .iter()
-        .flat_map(|s| &s.diagnosis.gaps)
-        .map(|g| format!("{} ({})", g.what, g.why))
-        .collect();
+    let mut parts = Vec::new();
     if let Some(Err(why)) = &m.feed_status {
         parts.push(format!("the resets & states feed ({why})"));
     }
+    parts.extend(
+        m.latest
+            .iter()
+            .flat_map(|s| &s.diagnosis.gaps)
+            .map(|g| format!("{} ({})", g.what, g.why)),
+    );
     if parts.is_empty() {
         return String::new();
     }
