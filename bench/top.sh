@@ -36,8 +36,9 @@ for i in $(seq 1 "$HOLDERS"); do
     mkfifo "$fifo"
     ip netns exec "$NS" python3 bench/status-hold.py conns $((7000 + i)) "$CONNS_PER_HOLDER" >"$fifo" &
     PIDS+=($!)
-    timeout 300 head -n1 "$fifo" >/dev/null
+    line=$(timeout 300 head -n1 "$fifo" || true)
     rm -f "$fifo"
+    [ "$line" = READY ] || { echo "holder $i failed (each holds 2 x CONNS_PER_HOLDER fds: under 20k)" >&2; exit 1; }
 done
 SOCKETS=$(ip netns exec "$NS" ss -tanH | wc -l)
 
@@ -46,6 +47,7 @@ TOP=$(tmux -L "$TMUX_SOCKET" display-message -p '#{pane_pid}')
 screen() { tmux -L "$TMUX_SOCKET" capture-pane -p; }
 for _ in $(seq 1 300); do screen | grep -q 'last scan' && break; sleep 0.1; done
 sleep 3 # past the first snapshots
+[ "$(cat "/proc/$TOP/comm")" = tcpdoctor ] || { echo "the pane runs $(cat "/proc/$TOP/comm"), not tcpdoctor" >&2; exit 1; }
 
 ticks() { awk '{print $14 + $15}' "/proc/$TOP/stat"; }
 HZ=$(getconf CLK_TCK)
