@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 # that checks the tunnel captures the tests build), nft (a router that forges resets), prometheus (a real
 # Prometheus server that scrapes the exporter, and promtool, which checks its output and the alert rules),
 # curl (the exporter's HTTP client in its tests), chromium (the HTML report opened in a real browser,
-# driven over its DevTools protocol).
+# driven over its DevTools protocol), tmux (a terminal for `tcpdoctor top`, read back with capture-pane).
 need=()
 command -v ip >/dev/null || need+=(iproute2)
 command -v ss >/dev/null || need+=(iproute2)
@@ -28,6 +28,7 @@ command -v prometheus >/dev/null || need+=(prometheus)
 command -v promtool >/dev/null || need+=(prometheus)
 command -v curl >/dev/null || need+=(curl)
 command -v chromium >/dev/null || need+=(chromium)
+command -v tmux >/dev/null || need+=(tmux)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"

@@ -1,4 +1,4 @@
-//! Numbers as an operator reads them in a one-line finding.
+//! Numbers as an operator reads them in a one-line finding (and in `tcpdoctor top`'s tables).
 
 /// `2.1 MB`, `512 B`.
 pub fn bytes(n: u64) -> String {

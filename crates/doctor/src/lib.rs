@@ -10,7 +10,7 @@ mod close_wait;
 mod conntrack;
 mod counters;
 pub mod filter;
-mod human;
+pub mod human;
 mod keepalive;
 mod listen;
 mod processes;
@@ -22,6 +22,7 @@ mod time_wait;
 use lifecycle::kernel::{Diagnosis, HostEvidence};
 
 pub use filter::SocketFilter;
+pub use roles::Peer;
 
 /// Where "worth knowing" becomes a finding. Tests lower them to exercise the rules on small populations.
 #[derive(Clone, Debug)]

@@ -17,6 +17,8 @@ mod seconds;
 mod signals;
 mod status;
 #[cfg(target_os = "linux")]
+mod top;
+#[cfg(target_os = "linux")]
 mod trace;
 
 use clap::{Parser, Subcommand};
@@ -52,6 +54,9 @@ enum Command {
     /// Every TCP state change and reset on this host as the kernel makes them, with the kernel's reason.
     #[cfg(target_os = "linux")]
     Trace(trace::TraceArgs),
+    /// A live view: states over time, findings, who holds CLOSE-WAIT and TIME-WAIT, resets as they happen.
+    #[cfg(target_os = "linux")]
+    Top(top::TopArgs),
     /// The seed's situations made to happen with real sockets in a throwaway namespace, seen through
     /// packets, kernel events and the socket table at once (`lab list`, `lab all`).
     #[cfg(target_os = "linux")]
@@ -76,6 +81,8 @@ fn main() -> ExitCode {
         Some(Command::Status(args)) => status::run(args).map(|()| 0),
         #[cfg(target_os = "linux")]
         Some(Command::Trace(args)) => trace::run(args),
+        #[cfg(target_os = "linux")]
+        Some(Command::Top(args)) => top::run(args),
         #[cfg(target_os = "linux")]
         Some(Command::Lab(args)) => lab::run(args),
         None => status::run(&cli.status).map(|()| 0),

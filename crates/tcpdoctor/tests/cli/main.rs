@@ -34,6 +34,8 @@ mod resets;
 mod signals;
 mod status;
 #[cfg(target_os = "linux")]
+mod top;
+#[cfg(target_os = "linux")]
 mod trace;
 #[cfg(target_os = "linux")]
 mod tunnels;
