@@ -4,25 +4,12 @@
 
 use doctor::{SocketFilter, Thresholds, diagnose};
 use lifecycle::kernel::{
-    ConfLine, Conntrack, Family, HostEvidence, KernelState, Severity, SocketOwner, SocketRecord, SocketTimer,
+    ConfLine, Conntrack, HostEvidence, KernelState, Severity, SocketOwner, SocketRecord, SocketTimer,
     Sysctls, TcpIdle,
 };
 
 fn sock(state: KernelState, local: &str, remote: &str) -> SocketRecord {
-    SocketRecord {
-        family: Family::V4,
-        state,
-        local: local.parse().unwrap(),
-        remote: remote.parse().unwrap(),
-        recv_q: 0,
-        send_q: 0,
-        uid: 0,
-        inode: 0,
-        expires_in_ms: None,
-        timer: SocketTimer::Off,
-        idle: None,
-        owners: Vec::new(),
-    }
+    SocketRecord::new(state, local.parse().unwrap(), remote.parse().unwrap())
 }
 
 fn sysctls(pairs: &[(&str, &str)]) -> Sysctls {

@@ -578,20 +578,7 @@ mod tests {
                 change(State::Established, State::CloseWait),
             ),
         ];
-        let rows = [SocketRecord {
-            family: Family::V4,
-            state: KernelState::Close,
-            local: c,
-            remote: s,
-            recv_q: 0,
-            send_q: 0,
-            uid: 0,
-            inode: 1,
-            expires_in_ms: None,
-            timer: crate::kernel::SocketTimer::Off,
-            idle: None,
-            owners: vec![],
-        }];
+        let rows = [SocketRecord::new(KernelState::Close, c, s)];
         let snaps = [TableSnapshot {
             time: Timestamp(t + 1),
             label: "after the reset",

@@ -244,6 +244,26 @@ pub struct SocketRecord {
 }
 
 impl SocketRecord {
+    /// A socket with nothing queued, no timer, no owner looked up, no `tcp_info`: what a rule or a view
+    /// is given before the fields it looks at are set (tests, fixtures).
+    #[must_use]
+    pub fn new(state: KernelState, local: SocketAddr, remote: SocketAddr) -> SocketRecord {
+        SocketRecord {
+            family: if local.is_ipv4() { Family::V4 } else { Family::V6 },
+            state,
+            local,
+            remote,
+            recv_q: 0,
+            send_q: 0,
+            uid: 0,
+            inode: 0,
+            expires_in_ms: None,
+            timer: SocketTimer::Off,
+            idle: None,
+            owners: Vec::new(),
+        }
+    }
+
     /// An ESTABLISHED connection a process holds, with no timer armed (so no keepalive probe will be
     /// sent) and nothing sent or received for at least `ms` (`tcp_info`): one that a NAT, firewall or
     /// load balancer on the path may already have forgotten. Connections not yet accepted (no file,

@@ -480,7 +480,7 @@ mod tests {
     use crate::top::model::{Event, Snapshot};
     use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
     use lifecycle::kernel::{
-        Family, HostEvidence, KernelState, OwnerLookup, SocketOwner, SocketRecord, SocketTimer, TcpIdle,
+        Family, HostEvidence, KernelState, OwnerLookup, SocketOwner, SocketRecord, TcpIdle,
     };
     use lifecycle::kernel_event::{Direction, EventKind, KernelEvent, ResetReason, Task};
     use lifecycle::segment::Timestamp;
@@ -489,20 +489,7 @@ mod tests {
     use std::time::{Duration, Instant};
 
     fn socket(state: KernelState, local: &str, remote: &str) -> SocketRecord {
-        SocketRecord {
-            family: Family::V4,
-            state,
-            local: local.parse().unwrap(),
-            remote: remote.parse().unwrap(),
-            recv_q: 0,
-            send_q: 0,
-            uid: 0,
-            inode: 0,
-            expires_in_ms: None,
-            timer: SocketTimer::Off,
-            idle: None,
-            owners: Vec::new(),
-        }
+        SocketRecord::new(state, local.parse().unwrap(), remote.parse().unwrap())
     }
 
     /// A small host: a listener on :7001 held by `server`, three CLOSE-WAIT sockets `java` holds
