@@ -18,7 +18,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 /// The tracker's cap in this target: small, so that eviction runs all the time.
 const MAX_CONNECTIONS: usize = 8;
 
-/// Bytes per segment; see [`segment`].
+/// Bytes per segment (how they are read: `step`).
 pub const CHUNK: usize = 16;
 
 /// Eight endpoints: clients on ephemeral ports, servers on ports Zeek takes as likely server ports (so
@@ -111,7 +111,7 @@ fn step(c: &[u8; CHUNK], last_end: &[Seq; 8]) -> Step {
     }
 }
 
-/// Feeds the segments of `data` to a tracker capped at [`MAX_CONNECTIONS`] and checks that the cap
+/// Feeds the segments of `data` to a tracker capped at 8 connections and checks that the cap
 /// holds after every segment, that every connection it started is reported exactly once (by the end,
 /// after [`Tracker::finish`]), and that each record stays bounded.
 pub fn fuzz_tracker(data: &[u8]) {
