@@ -1,4 +1,4 @@
-# Sourced by the benchmarks that fill a network namespace with sockets (status.sh, exporter.sh): makes
+# Sourced by the benchmarks that fill a network namespace with sockets (status.sh, exporter.sh, top.sh): makes
 # the namespace $NS with loopback up, builds the release binary, and removes the namespace and kills the
 # processes listed in PIDS (only those this script started) on exit.
 
@@ -16,13 +16,15 @@ cargo build --release -q -p tcpdoctor
 ip netns add "$NS"
 ip -n "$NS" link set lo up
 
-# start one holder (status-hold.py), wait (at most 300 s) for its READY line
+# start one holder (status-hold.py), wait (at most 300 s) for its READY line; a holder that died
+# first (each holds 2 x its connections in fds, under the fd limit of 20k) stops the benchmark
 start() {
-    local fifo
+    local fifo line
     fifo=$(mktemp -u)
     mkfifo "$fifo"
     "$@" >"$fifo" &
     PIDS+=($!)
-    timeout 300 head -n1 "$fifo" >/dev/null
+    line=$(timeout 300 head -n1 "$fifo" || true)
     rm -f "$fifo"
+    [ "$line" = READY ] || { echo "a holder failed: $*" >&2; exit 1; }
 }

@@ -17,28 +17,10 @@ INTERVAL=${INTERVAL:-1}
 NS=tcpd-bench-top-$$
 TMUX_SOCKET=tcpd-bench-top-$$
 BIN=$PWD/target/release/tcpdoctor
-PIDS=()
-
-cleanup() {
-    tmux -L "$TMUX_SOCKET" kill-server 2>/dev/null || true
-    for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-    ip netns del "$NS" 2>/dev/null || true
-}
-trap cleanup EXIT
-
-[ "$(id -u)" = 0 ] || { echo "needs root (network namespaces)" >&2; exit 1; }
-cargo build --release -q -p tcpdoctor
-
-ip netns add "$NS"
-ip -n "$NS" link set lo up
+source bench/netns.sh
+trap 'tmux -L "$TMUX_SOCKET" kill-server 2>/dev/null || true; cleanup' EXIT
 for i in $(seq 1 "$HOLDERS"); do
-    fifo=$(mktemp -u)
-    mkfifo "$fifo"
-    ip netns exec "$NS" python3 bench/status-hold.py conns $((7000 + i)) "$CONNS_PER_HOLDER" >"$fifo" &
-    PIDS+=($!)
-    line=$(timeout 300 head -n1 "$fifo" || true)
-    rm -f "$fifo"
-    [ "$line" = READY ] || { echo "holder $i failed (each holds 2 x CONNS_PER_HOLDER fds: under 20k)" >&2; exit 1; }
+    start ip netns exec "$NS" python3 bench/status-hold.py conns $((7000 + i)) "$CONNS_PER_HOLDER"
 done
 SOCKETS=$(ip netns exec "$NS" ss -tanH | wc -l)
 
