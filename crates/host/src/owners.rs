@@ -7,7 +7,7 @@
 //!   the scan runs alongside the dump. Otherwise (a default snapshot wants the holders of CLOSE-WAIT
 //!   and listening sockets) it starts once the dump has said which sockets are wanted, if any, and
 //!   leaves the dump its cores;
-//! - the first [`HEAD`] fds of every process are read before any process is read to the end, since
+//! - the first `HEAD` fds of every process are read before any process is read to the end, since
 //!   listeners and most long-lived sockets are opened first; then the rest of every process, those
 //!   with the most sockets in their heads first, so that processes holding many files but no
 //!   sockets (databases, log shippers) are read last, and usually not at all;

@@ -20,7 +20,7 @@ fn link_of(select: u8) -> LinkType {
 }
 
 /// Decodes `data[1..]` as one frame. The low 6 bits of `data[0]` pick the link type from
-/// [`LinkType::SUPPORTED`] and [`UNSUPPORTED`]; the top 2 bits pick the original length: the frame's length, 0 (a damaged record), a frame cut by
+/// [`LinkType::SUPPORTED`] and `UNSUPPORTED`; the top 2 bits pick the original length: the frame's length, 0 (a damaged record), a frame cut by
 /// the snaplen (1 MiB more on the wire), or `u32::MAX` (a hostile record). The last two reach the
 /// paths where an IP length field of 0 defers to the original length.
 ///

@@ -87,7 +87,7 @@ impl LinkType {
         })
     }
 
-    /// Whether [`decode`](crate::decode) understands this link type (every frame of a capture whose
+    /// Whether [`Decoder::decode`](crate::Decoder::decode) understands this link type (every frame of a capture whose
     /// link type is unsupported is [`Skip::UnsupportedLink`]).
     #[must_use]
     pub fn is_supported(self) -> bool {

@@ -1,4 +1,4 @@
-//! What [`decode`](crate::decode) says about one frame: a TCP segment, or the precise reason why not.
+//! What [`Decoder::decode`](crate::Decoder::decode) says about one frame: a TCP segment, or the precise reason why not.
 
 use crate::LinkType;
 use lifecycle::Segment;
@@ -93,7 +93,7 @@ pub enum Captured {
 /// Why a frame did not yield a TCP segment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Skip {
-    /// The capture's link type is not one [`decode`](crate::decode) understands.
+    /// The capture's link type is not one [`Decoder::decode`](crate::Decoder::decode) understands.
     UnsupportedLink(LinkType),
     /// The link layer carries something other than IP (ARP, LLDP, PPP control, MPLS with a
     /// non-IP payload, ...).

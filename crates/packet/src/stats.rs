@@ -3,7 +3,7 @@
 use crate::{Captured, Decoded, Skip, Tunnel};
 use std::fmt;
 
-/// How many frames ended in each outcome of [`decode`](crate::decode).
+/// How many frames ended in each outcome of [`Decoder::decode`](crate::Decoder::decode).
 ///
 /// `tcp + not_ip + not_tcp + fragment + tunnel + tunnel_too_deep + truncated + malformed +
 /// unsupported_link == frames`; `payload_truncated`, `options_truncated`, `reassembled` and each

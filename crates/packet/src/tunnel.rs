@@ -1,7 +1,7 @@
 //! Tunnels: recognised among non-TCP packets, and opened down to the packet they carry.
 //!
 //! Each function here takes the outer IP packet and returns the inner packet's first header (IP, or
-//! an Ethernet frame that [`crate::link`] then reads) and the tunnel's identity (the outer
+//! an Ethernet frame that `link` then reads) and the tunnel's identity (the outer
 //! addresses, and the VNI, key, session or TEID that tells its virtual networks apart).
 
 use crate::bytes::{be16, be32, u8_at};

@@ -15,7 +15,7 @@ use std::time::Duration;
 pub const MAX: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
 
 /// A clap `value_parser`: a decimal number of seconds (`60`, `0.5`, `1e3`), at least 0 and at most
-/// [`MAX`]. The message completes clap's "invalid value 'X' for '--flag <SECS>': ".
+/// [`MAX`]. The message completes clap's "invalid value 'X' for '--flag `<SECS>`': ".
 pub fn parse(s: &str) -> Result<Duration, String> {
     let Ok(v) = s.parse::<f64>() else {
         return Err("not a number of seconds".into());

@@ -10,7 +10,7 @@
 //!   states that need it: in the one walk when ESTABLISHED sockets need it, else in a second dump made
 //!   only when such sockets exist.
 //!
-//! Replies are parsed datagram by datagram as they arrive ([`wire`]); nothing holds a dump as bytes.
+//! Replies are parsed datagram by datagram as they arrive (`wire`); nothing holds a dump as bytes.
 
 mod band;
 mod wire;

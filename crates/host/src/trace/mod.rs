@@ -5,7 +5,7 @@
 //! `sock:inet_sock_set_state` (filtered to TCP in the kernel), `tcp:tcp_send_reset`,
 //! `tcp:tcp_receive_reset` and `tcp:tcp_retransmit_skb`, and reads each CPU's binary ring buffer
 //! (`trace_pipe_raw`). Layouts and the reset-reason table come from the running kernel's format files
-//! ([`format`]), so a kernel without reasons still works and says so ([`Tracer::notes`]).
+//! ([`format`](mod@format)), so a kernel without reasons still works and says so ([`Tracer::notes`]).
 //!
 //! The instance is removed by [`Tracer::stop`], and by `Drop` on every other path (an error, a panic
 //! unwinding): only `SIGKILL` can leave one behind, and the next run removes it.

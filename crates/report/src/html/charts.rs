@@ -1,8 +1,8 @@
 //! The report's charts, drawn as inline SVG from the table's rows: no script and no library, so they
 //! show even with JavaScript off and cost a few kilobytes each.
 //!
-//! Two shapes serve every chart: stacked columns over time buckets ([`columns`]) and stacked
-//! horizontal bars ([`bars`]). Each bar segment carries a `<title>`, which a browser shows on hover.
+//! Two shapes serve every chart: stacked columns over time buckets (`columns`) and stacked
+//! horizontal bars (`bars`). Each bar segment carries a `<title>`, which a browser shows on hover.
 
 use super::rows::{TableRow, cause_index};
 use crate::ladder::words::seconds;

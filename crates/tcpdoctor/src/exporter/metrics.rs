@@ -21,7 +21,7 @@ pub struct Limits {
     pub peer_labels: usize,
 }
 
-/// The families one diagnosis gives, in [`names::ALL`]'s order.
+/// The families one diagnosis gives, in `names::ALL`'s order.
 pub fn families(d: &Diagnosis, limits: Limits) -> Vec<Family> {
     let mut out = vec![
         sockets(d),

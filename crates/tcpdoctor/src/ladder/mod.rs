@@ -31,7 +31,7 @@ pub const LIMIT: usize = 20;
 #[derive(Args, Debug)]
 pub struct LadderArgs {
     /// Draw the ladder diagram of the connections CONN names instead of the summary: a client or
-    /// server address (10.0.0.1, 10.0.0.1:80, [::1]:80), both ends (10.0.0.1:40000-10.0.0.2:80, either
+    /// server address (10.0.0.1, 10.0.0.1:80, `[::1]:80`), both ends (10.0.0.1:40000-10.0.0.2:80, either
     /// order), a row number of --connections (the # column), or all (the first 20 connections).
     #[arg(long, value_name = "CONN", conflicts_with_all = ["format", "html"])]
     pub ladder: Option<Selector>,
