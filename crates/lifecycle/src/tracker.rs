@@ -47,6 +47,7 @@ use crate::segment::{Segment, Timestamp};
 use crate::steps::{Watch, WatchOptions};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::hash::{Hash, Hasher};
 use std::net::SocketAddr;
 
 const SECOND: u64 = 1_000_000_000;
@@ -101,8 +102,26 @@ pub enum Event {
 
 /// A 4-tuple with its two endpoints in a fixed order, so both directions find the same entry, and
 /// the tunnel that carried it ([`Segment::tunnel`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 struct FlowKey(SocketAddr, SocketAddr, u32);
+
+/// Hashed on every segment: one write per endpoint (address and port together) rather than the derived
+/// walk over each field of each `SocketAddr` (variant, octets, port, IPv6 flow label and scope id, which
+/// are 0 in packets). Keys that are equal hash alike, as `Eq` requires.
+impl Hash for FlowKey {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        for a in [self.0, self.1] {
+            match a {
+                SocketAddr::V4(v) => h.write_u64(u64::from(v.ip().to_bits()) << 16 | u64::from(v.port())),
+                SocketAddr::V6(v) => {
+                    h.write_u128(v.ip().to_bits());
+                    h.write_u16(v.port());
+                }
+            }
+        }
+        h.write_u32(self.2);
+    }
+}
 
 impl FlowKey {
     fn new(a: SocketAddr, b: SocketAddr, tunnel: u32) -> FlowKey {
