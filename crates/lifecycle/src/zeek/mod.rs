@@ -167,6 +167,24 @@ pub enum ZeekEndpointState {
 
 /// One connection as Zeek's TCP analysis sees it. Create it with [`ZeekConn::new`] at the connection's
 /// first segment, then pass every segment (the first included) to [`ZeekConn::observe`] in capture order.
+/// Which endpoint sent a segment: the one that sent the connection's first segment, or the other. Unlike
+/// a role (`Dir`), it does not change when Zeek flips the roles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Sender {
+    First,
+    Other,
+}
+
+impl Sender {
+    fn of(conn: &ZeekConn, seg: &Segment) -> Sender {
+        if seg.src == conn.ep[conn.first_sender].addr {
+            Sender::First
+        } else {
+            Sender::Other
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct ZeekConn {
     /// The endpoints by current role; a flip swaps them.
@@ -249,10 +267,15 @@ impl ZeekConn {
     /// The role of `seg`'s sender now. A segment from the first sender's address is its (this settles
     /// a connection from an address and port to itself); any other segment is the peer's.
     fn dir_of(&self, seg: &Segment) -> Dir {
-        if seg.src == self.ep[self.first_sender].addr {
-            self.first_sender
-        } else {
-            self.first_sender.other()
+        self.role(Sender::of(self, seg))
+    }
+
+    /// The role a segment's sender holds now. A flip moves the first sender's role with it, so a
+    /// [`Sender`] found once gives the right role before and after any flip the segment causes.
+    fn role(&self, sender: Sender) -> Dir {
+        match sender {
+            Sender::First => self.first_sender,
+            Sender::Other => self.first_sender.other(),
         }
     }
 
@@ -340,10 +363,13 @@ impl ZeekConn {
     /// Processes one segment of this connection (`TCPSessionAdapter::Process` and ConnSize counting).
     pub fn observe(&mut self, seg: &Segment, now: Timestamp) {
         self.net_time = self.net_time.max(now);
-        self.process(seg, now);
-        // ConnSize counts per endpoint, so the sender is looked up after any flip the segment caused.
-        let sender = self.dir_of(seg);
-        let e = &mut self.ep[sender];
+        // Which endpoint sent it, found once: comparing addresses on every use cost 36 instructions a
+        // segment.
+        let sender = Sender::of(self, seg);
+        self.process(seg, sender, now);
+        // ConnSize counts per endpoint, so the sender's role is taken after any flip the segment caused.
+        let role = self.role(sender);
+        let e = &mut self.ep[role];
         e.pkts += 1;
         e.ip_bytes += u64::from(seg.ip_len);
     }

@@ -1,20 +1,20 @@
 //! One segment through Zeek's TCP analysis, step by step in the order of `TCPSessionAdapter::Process`
 //! (`src/packet_analysis/protocol/tcp/TCPSessionAdapter.cc`); the steps live in the sibling files.
 
-use super::ZeekConn;
 use super::ZeekEndpointState as St;
 use super::role::Dir;
+use super::{Sender, ZeekConn};
 use crate::segment::{Segment, Timestamp};
 
 impl ZeekConn {
     /// `TCPSessionAdapter::Process`. Zeek holds the sender's endpoint by pointer throughout; here the
     /// sender is found by its role, which a flip during the segment changes, so it is asked again after
     /// each step that can flip.
-    pub(super) fn process(&mut self, seg: &Segment, now: Timestamp) {
+    pub(super) fn process(&mut self, seg: &Segment, sender: Sender, now: Timestamp) {
         let f = seg.flags;
         let len = seg.payload_len;
         // Zeek's `is_orig` for this packet: decided before processing, stale after a flip.
-        let sent_as = self.dir_of(seg);
+        let sent_as = self.role(sender);
         let me = sent_as;
 
         // SetPartialStatus
@@ -42,7 +42,7 @@ impl ZeekConn {
 
         self.update_history(me, seg, rel_seq);
         // `CheckHistory` may have flipped the roles.
-        let me = self.dir_of(seg);
+        let me = self.role(sender);
         let peer = me.other();
 
         // update_window: only the zero-window letter matters here (scaling never makes a non-zero
@@ -70,7 +70,7 @@ impl ZeekConn {
 
         let closing = self.update_state_machine(me, seg, sent_as, now);
         // A SYN/SYN-ACK reversal may have flipped the roles.
-        let me = self.dir_of(seg);
+        let me = self.role(sender);
         let peer = me.other();
 
         // After the state machine, so a gap revealed by a FIN's or RST's ack is judged by the new states.
