@@ -19,6 +19,77 @@ pub enum Format {
 pub trait Sink {
     fn connection(&mut self, r: &ConnectionRecord, cx: &Context) -> io::Result<()>;
     fn finish(&mut self, facts: &CaptureFacts, tracker: &TrackerStats) -> io::Result<()>;
+
+    /// As [`Sink::connection`], given the record to keep: a sink that sends it elsewhere need not copy it.
+    fn connection_owned(&mut self, r: Box<ConnectionRecord>, cx: Context) -> io::Result<()> {
+        self.connection(&r, &cx)
+    }
+}
+
+/// What crosses to the rendering thread ([`Remote`]).
+pub enum Rendered {
+    Connection(Box<ConnectionRecord>, Context),
+    Finish(Box<CaptureFacts>, TrackerStats),
+}
+
+/// Connections handed, in order and in batches, to a sink on another thread (`analyze`'s third
+/// thread: rendering JSON or a table costs as much as reading and decoding).
+pub struct Remote {
+    tx: std::sync::mpsc::SyncSender<Vec<Rendered>>,
+    batch: Vec<Rendered>,
+}
+
+/// Connections handed over at a time.
+const RENDER_BATCH: usize = 64;
+
+impl Remote {
+    pub fn new(tx: std::sync::mpsc::SyncSender<Vec<Rendered>>) -> Remote {
+        Remote {
+            tx,
+            batch: Vec::with_capacity(RENDER_BATCH),
+        }
+    }
+
+    fn send(&mut self) -> io::Result<()> {
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(RENDER_BATCH));
+        // Fails only once the rendering thread is gone, on its own error (which its caller returns).
+        self.tx
+            .send(batch)
+            .map_err(|_| io::Error::other("rendering stopped"))
+    }
+
+    /// The other thread's side: renders every batch into `sink` until the end, and hands it back.
+    pub fn render<S: Sink>(rx: std::sync::mpsc::Receiver<Vec<Rendered>>, mut sink: S) -> io::Result<S> {
+        for batch in rx {
+            for item in batch {
+                match item {
+                    Rendered::Connection(r, cx) => sink.connection(&r, &cx)?,
+                    Rendered::Finish(facts, stats) => sink.finish(&facts, &stats)?,
+                }
+            }
+        }
+        Ok(sink)
+    }
+}
+
+impl Sink for Remote {
+    fn connection(&mut self, r: &ConnectionRecord, cx: &Context) -> io::Result<()> {
+        self.connection_owned(Box::new(r.clone()), cx.clone())
+    }
+
+    fn connection_owned(&mut self, r: Box<ConnectionRecord>, cx: Context) -> io::Result<()> {
+        self.batch.push(Rendered::Connection(r, cx));
+        if self.batch.len() == RENDER_BATCH {
+            self.send()?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, facts: &CaptureFacts, tracker: &TrackerStats) -> io::Result<()> {
+        self.batch
+            .push(Rendered::Finish(Box::new(facts.clone()), *tracker));
+        self.send()
+    }
 }
 
 /// A renderer fed one connection at a time, then the facts at the end.
