@@ -8,14 +8,17 @@
 //! - fills on every core: the table is split into [`PortBand`]s, one dump each, side by side;
 //! - asks the kernel to filter by state (the request's bitmask) and asks for `tcp_info` only for the
 //!   states that need it: in the one walk when ESTABLISHED sockets need it, else in a second dump made
-//!   only when such sockets exist.
+//!   only when such sockets exist;
+//! - gives every socket once, though sockets change while the kernel walks ([`once`]).
 //!
 //! Replies are parsed datagram by datagram as they arrive ([`wire`]); nothing holds a dump as bytes.
 
 mod band;
+mod once;
 mod wire;
 
 pub use band::PortBand;
+pub use once::once_each;
 pub use wire::{Dump, Request, parse_datagram};
 
 use crate::HostError;
@@ -26,6 +29,7 @@ use netlink_sys::{Socket, SocketAddr as NlAddr, protocols::NETLINK_SOCK_DIAG};
 /// Sockets whose state is also in `info_states` carry their idle times from `tcp_info` (when that
 /// includes ESTABLISHED, every socket that has a `tcp_info` does). Returns why IPv6 sockets are
 /// missing, if they are (only a kernel that dumps one family per walk can fail one family alone).
+/// Each socket is given once, with its latest record ([`once_each`]).
 pub fn dump(
     states: u32,
     info_states: u32,
@@ -46,12 +50,12 @@ pub fn dump(
     }
     let wants_info = |s: &SocketRecord| info_states & s.state.mask_bit() != 0;
     if !in_one_walk && dumped.iter().any(wants_info) {
-        // Dump those again with `tcp_info`, replacing the first records.
-        dumped.retain(|s| !wants_info(s));
+        // Dump those again with `tcp_info`; their records replace the first walk's, socket by socket.
         for mut part in dump_bands(states & info_states, wire::EXT_INFO, bands)? {
             dumped.append(&mut part.sockets);
         }
     }
+    once_each(&mut dumped);
     out.append(&mut dumped);
     Ok(without_v6)
 }
