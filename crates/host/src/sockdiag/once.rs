@@ -35,27 +35,28 @@ pub fn once_each(records: &mut Vec<SocketRecord>) {
     let mut kept = 0;
     for i in 0..records.len() {
         let record = &records[i];
-        let tuple = (record.family, record.local, record.remote);
-        let earlier = match record.cookie {
-            0 => None,
-            cookie => at.get(&cookie).copied(),
+        let tuple = || (record.family, record.local, record.remote);
+        let is_request = record.state == KernelState::SynRecv;
+        let mut new_slot = || {
+            let child_of = (!requests.is_empty() && !is_request)
+                .then(|| requests.remove(&tuple()))
+                .flatten();
+            child_of.unwrap_or_else(|| {
+                kept += 1;
+                kept - 1
+            })
+        };
+        // One probe of the map per record: the one cost a snapshot of every socket adds.
+        let slot = match record.cookie {
+            0 => new_slot(),
+            cookie => *at.entry(cookie).or_insert_with(new_slot),
+        };
+        if is_request {
+            requests.insert(tuple(), slot);
         }
-        .or_else(|| {
-            (!requests.is_empty() && record.state != KernelState::SynRecv)
-                .then(|| requests.remove(&tuple))
-                .flatten()
-        });
-        let slot = earlier.unwrap_or_else(|| {
-            kept += 1;
-            kept - 1
-        });
-        if record.cookie != 0 {
-            at.insert(record.cookie, slot);
+        if slot != i {
+            records.swap(slot, i);
         }
-        if record.state == KernelState::SynRecv {
-            requests.insert(tuple, slot);
-        }
-        records.swap(slot, i);
     }
     records.truncate(kept);
 }
