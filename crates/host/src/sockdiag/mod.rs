@@ -42,21 +42,30 @@ pub fn dump(
     let established = KernelState::Established.mask_bit();
     let in_one_walk = states & info_states & established != 0;
     let ext = if in_one_walk { wire::EXT_INFO } else { 0 };
-    let mut without_v6 = None;
-    let mut dumped = Vec::new();
-    for mut part in dump_bands(states, ext, bands)? {
-        dumped.append(&mut part.sockets);
-        without_v6 = without_v6.or(part.without_v6);
-    }
+    let mut parts = dump_bands(states, ext, bands)?;
     let wants_info = |s: &SocketRecord| info_states & s.state.mask_bit() != 0;
-    if !in_one_walk && dumped.iter().any(wants_info) {
+    if !in_one_walk && parts.iter().any(|part| part.sockets.iter().any(wants_info)) {
         // Dump those again with `tcp_info`; their records replace the first walk's, socket by socket.
-        for mut part in dump_bands(states & info_states, wire::EXT_INFO, bands)? {
-            dumped.append(&mut part.sockets);
+        // A socket's ports never change: it is in the same band in both walks.
+        let again = dump_bands(states & info_states, wire::EXT_INFO, bands)?;
+        for (part, mut again) in parts.iter_mut().zip(again) {
+            part.sockets.append(&mut again.sockets);
         }
     }
-    once_each(&mut dumped);
-    out.append(&mut dumped);
+    // Band by band, side by side: one map probe per socket, the one cost this adds to a snapshot.
+    if let Some((first, rest)) = parts.split_first_mut() {
+        std::thread::scope(|scope| {
+            for part in rest {
+                scope.spawn(|| once_each(&mut part.sockets));
+            }
+            once_each(&mut first.sockets);
+        });
+    }
+    let mut without_v6 = None;
+    for mut part in parts {
+        out.append(&mut part.sockets);
+        without_v6 = without_v6.or(part.without_v6);
+    }
     Ok(without_v6)
 }
 
