@@ -14,6 +14,8 @@ pub mod counters;
 #[doc(hidden)]
 pub mod fuzzing;
 #[cfg(target_os = "linux")]
+mod int_map;
+#[cfg(target_os = "linux")]
 pub mod netns;
 #[cfg(target_os = "linux")]
 pub mod owners;

@@ -21,10 +21,8 @@
 //! for every fd.
 
 use lifecycle::kernel::{Gap, HostEvidence, KernelState, OwnerLookup, SocketOwner, SocketRecord};
-use std::collections::HashMap;
 use std::ffi::CStr;
 use std::fs::File;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
@@ -425,26 +423,8 @@ impl Drop for Member<'_> {
     }
 }
 
-/// Wanted socket inode → index of its record. Inodes are already well spread integers: a multiply
-/// is enough, and at 100k sockets SipHash shows in profiles.
-type InodeMap = HashMap<u64, usize, BuildHasherDefault<InodeHasher>>;
-
-#[derive(Default)]
-struct InodeHasher(u64);
-
-impl Hasher for InodeHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-}
+/// Wanted socket inode → index of its record.
+type InodeMap = crate::int_map::IntMap<usize>;
 
 /// Matches the scanners' reports against the dumped sockets until every wanted one has an owner (then
 /// tells the scanners to stop) or every process has been scanned.
@@ -591,6 +571,7 @@ mod tests {
             send_q: 0,
             uid: 0,
             inode,
+            cookie: 0,
             expires_in_ms: None,
             timer: lifecycle::kernel::SocketTimer::Off,
             idle: None,

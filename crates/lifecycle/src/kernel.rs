@@ -233,6 +233,10 @@ pub struct SocketRecord {
     pub uid: u32,
     /// 0 for sockets no file refers to (TIME-WAIT, request sockets, orphans).
     pub inode: u64,
+    /// The kernel's identity of the socket (`idiag_cookie`, `sock_gen_cookie`): unique on the host
+    /// since boot, and kept by the TIME-WAIT socket that replaces a connection's socket, where the
+    /// state, the inode and even the 4-tuple (reused) are not identities. 0: not known (fixtures).
+    pub cookie: u64,
     /// For a socket the kernel keeps as a timewait socket, the milliseconds it has left before it is
     /// freed: TIME-WAIT (which starts at 60,000, `TCP_TIMEWAIT_LEN`) and orphaned FIN-WAIT-2 sockets
     /// the kernel turned into ones (`tcp_fin_timeout`).
@@ -257,6 +261,7 @@ impl SocketRecord {
             send_q: 0,
             uid: 0,
             inode: 0,
+            cookie: 0,
             expires_in_ms: None,
             timer: SocketTimer::Off,
             idle: None,

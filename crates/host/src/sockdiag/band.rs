@@ -8,6 +8,9 @@
 //! larger port is the ephemeral one, which the client's kernel spreads over `ip_local_port_range`,
 //! whichever side of the connection this host is; so splitting that range gives bands of nearly equal
 //! size. The bands cover every port pair exactly once, so their union is the whole table.
+//! A socket's ports never change, nor do those of the TIME-WAIT socket that replaces it or of a request
+//! socket's child: a socket that changes state while the bands are dumped stays in its one band, so
+//! bands neither double nor lose it (a walk's own repeats are [`super::once`]'s).
 
 /// `enum { INET_DIAG_BC_NOP, INET_DIAG_BC_JMP, INET_DIAG_BC_S_GE, INET_DIAG_BC_S_LE, INET_DIAG_BC_D_GE,
 /// INET_DIAG_BC_D_LE, ... }`

@@ -8,14 +8,17 @@
 //! - fills on every core: the table is split into [`PortBand`]s, one dump each, side by side;
 //! - asks the kernel to filter by state (the request's bitmask) and asks for `tcp_info` only for the
 //!   states that need it: in the one walk when ESTABLISHED sockets need it, else in a second dump made
-//!   only when such sockets exist.
+//!   only when such sockets exist;
+//! - gives every socket once, though sockets change while the kernel walks ([`once`]).
 //!
 //! Replies are parsed datagram by datagram as they arrive (`wire`); nothing holds a dump as bytes.
 
 mod band;
+mod once;
 mod wire;
 
 pub use band::PortBand;
+pub use once::once_each;
 pub use wire::{Dump, Request, parse_datagram};
 
 use crate::HostError;
@@ -26,6 +29,7 @@ use netlink_sys::{Socket, SocketAddr as NlAddr, protocols::NETLINK_SOCK_DIAG};
 /// Sockets whose state is also in `info_states` carry their idle times from `tcp_info` (when that
 /// includes ESTABLISHED, every socket that has a `tcp_info` does). Returns why IPv6 sockets are
 /// missing, if they are (only a kernel that dumps one family per walk can fail one family alone).
+/// Each socket is given once, with its latest record ([`once_each`]).
 pub fn dump(
     states: u32,
     info_states: u32,
@@ -38,21 +42,30 @@ pub fn dump(
     let established = KernelState::Established.mask_bit();
     let in_one_walk = states & info_states & established != 0;
     let ext = if in_one_walk { wire::EXT_INFO } else { 0 };
-    let mut without_v6 = None;
-    let mut dumped = Vec::new();
-    for mut part in dump_bands(states, ext, bands)? {
-        dumped.append(&mut part.sockets);
-        without_v6 = without_v6.or(part.without_v6);
-    }
+    let mut parts = dump_bands(states, ext, bands)?;
     let wants_info = |s: &SocketRecord| info_states & s.state.mask_bit() != 0;
-    if !in_one_walk && dumped.iter().any(wants_info) {
-        // Dump those again with `tcp_info`, replacing the first records.
-        dumped.retain(|s| !wants_info(s));
-        for mut part in dump_bands(states & info_states, wire::EXT_INFO, bands)? {
-            dumped.append(&mut part.sockets);
+    if !in_one_walk && parts.iter().any(|part| part.sockets.iter().any(wants_info)) {
+        // Dump those again with `tcp_info`; their records replace the first walk's, socket by socket.
+        // A socket's ports never change: it is in the same band in both walks.
+        let again = dump_bands(states & info_states, wire::EXT_INFO, bands)?;
+        for (part, mut again) in parts.iter_mut().zip(again) {
+            part.sockets.append(&mut again.sockets);
         }
     }
-    out.append(&mut dumped);
+    // Band by band, side by side: one map probe per socket, the one cost this adds to a snapshot.
+    if let Some((first, rest)) = parts.split_first_mut() {
+        std::thread::scope(|scope| {
+            for part in rest {
+                scope.spawn(|| once_each(&mut part.sockets));
+            }
+            once_each(&mut first.sockets);
+        });
+    }
+    let mut without_v6 = None;
+    for mut part in parts {
+        out.append(&mut part.sockets);
+        without_v6 = without_v6.or(part.without_v6);
+    }
     Ok(without_v6)
 }
 

@@ -195,6 +195,8 @@ fn record(msg: &[u8]) -> Result<Option<SocketRecord>, &'static str> {
         send_q: u32_in(60),
         uid: u32_in(64),
         inode: u64::from(u32_in(68)),
+        // `sock_diag_save_cookie`: the low half first.
+        cookie: u64::from(u32_in(44)) | u64::from(u32_in(48)) << 32,
         expires_in_ms: (fixed[2] == TIMER_TIME_WAIT).then(|| u32_in(52)),
         timer: timer(fixed[2]),
         idle: idle(&msg[DIAG_MSG_LEN..])?,
@@ -260,7 +262,9 @@ mod tests {
         }
         m.extend_from_slice(&src);
         m.extend_from_slice(&dst);
-        m.extend_from_slice(&[0; 12]); // interface, cookie
+        m.extend_from_slice(&[0; 4]); // interface
+        m.extend_from_slice(&0x1122_3344u32.to_ne_bytes()); // cookie, low half
+        m.extend_from_slice(&0x0055_6677u32.to_ne_bytes());
         for v in [45_000u32, 7, 9, 1000, 4242] {
             m.extend_from_slice(&v.to_ne_bytes()); // expires, rqueue, wqueue, uid, inode
         }
@@ -293,6 +297,7 @@ mod tests {
         assert_eq!(tw.local, "10.0.0.1:8080".parse().unwrap());
         assert_eq!(tw.remote, "10.0.0.2:40000".parse().unwrap());
         assert_eq!((tw.recv_q, tw.send_q, tw.uid, tw.inode), (7, 9, 1000, 4242));
+        assert_eq!(tw.cookie, 0x0055_6677_1122_3344);
         assert_eq!(tw.expires_in_ms, Some(45_000));
         let cw = &out[1];
         assert_eq!(cw.family, Family::V6);

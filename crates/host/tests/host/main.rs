@@ -3,6 +3,7 @@
 
 #[macro_use]
 mod lab;
+mod churn;
 mod conntrack;
 mod fixtures;
 mod fuzz_regressions;

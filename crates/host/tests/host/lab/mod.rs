@@ -152,6 +152,24 @@ impl Netns {
         population
     }
 
+    /// Starts `churn.py` inside and waits (at most 15 s) for its report: a stable set of sockets on
+    /// `CHURN_STABLE_PORT` beside connections opened and closed continuously, until the namespace is
+    /// dropped.
+    pub fn churn(&mut self) {
+        let (pid, v) = self.start("churn.py", &[], Duration::from_secs(15));
+        assert_eq!(
+            v["pid"].as_u64(),
+            Some(u64::from(pid)),
+            "ip netns exec execs python3 in place"
+        );
+        assert_eq!(v["stable_port"], CHURN_STABLE_PORT);
+        assert_eq!(v["churn_port"], CHURN_PORT);
+        assert_eq!(
+            1 + 2 * (v["stable"].as_u64().unwrap() + v["held_close_wait"].as_u64().unwrap()),
+            CHURN_STABLE_SOCKETS
+        );
+    }
+
     /// Makes conntrack track this namespace's connections from now on. A new namespace tracks nothing
     /// until a rule there needs conntrack: here an nftables rule counting new connections.
     pub fn track_connections(&self) {
@@ -256,6 +274,13 @@ pub struct KeepalivePopulation {
 pub const KEEPALIVE_PORT: u16 = 7100;
 pub const PLAIN: u64 = 6;
 pub const KEEPALIVE: u64 = 4;
+
+/// What `churn.py` holds: sockets with port `CHURN_STABLE_PORT` that stay put (a listener, its
+/// ESTABLISHED pairs, CLOSE-WAIT ends and their peers' FIN-WAIT-2), and connections on `CHURN_PORT`
+/// that pass ESTABLISHED, CLOSE-WAIT, LAST-ACK, FIN-WAIT-2 and TIME-WAIT all the time.
+pub const CHURN_STABLE_PORT: u16 = 7200;
+pub const CHURN_PORT: u16 = 7201;
+pub const CHURN_STABLE_SOCKETS: u64 = 61;
 
 /// Why the conntrack tests cannot run here (beyond [`unavailable`]), if they cannot.
 pub fn conntrack_unavailable() -> Option<String> {
