@@ -9,7 +9,7 @@
 //! - asks the kernel to filter by state (the request's bitmask) and asks for `tcp_info` only for the
 //!   states that need it: in the one walk when ESTABLISHED sockets need it, else in a second dump made
 //!   only when such sockets exist;
-//! - gives every socket once, though sockets change while the kernel walks ([`once`]).
+//! - gives every socket once, though sockets change while the kernel walks ([`once_each`]).
 //!
 //! Replies are parsed datagram by datagram as they arrive (`wire`); nothing holds a dump as bytes.
 
