@@ -8,7 +8,6 @@ use crate::filter::FilterArgs;
 use crate::html_report::{self, HtmlArgs};
 use crate::ladder::LadderArgs;
 use crate::output::{Format, Output, Sink};
-use crate::output::{Remote, Rendered};
 use crate::pipeline::{Back, Front, OwnedSeg, Pipeline, Seg};
 use crate::seconds;
 use crate::signals::Stop;
@@ -46,8 +45,8 @@ pub struct AnalyzeArgs {
     /// Never show a progress bar.
     #[arg(long)]
     pub no_progress: bool,
-    /// Read, decode, track and render on one thread (by default reading and decoding, tracking, and
-    /// rendering each have a thread): the same output, for tests and measurements.
+    /// Read, decode, track and render on one thread (by default reading and decoding run on a thread
+    /// of their own): the same output, for tests and measurements.
     #[arg(long, hide = true)]
     pub one_thread: bool,
 }
@@ -140,8 +139,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<i32> {
     if let Some(selector) = args.ladder.ladder {
         return crate::ladder::run(args, selector);
     }
-    // `Stdout`, not its lock: the rendering thread writes (the 64 KiB buffer takes the lock per flush).
-    let out = io::BufWriter::with_capacity(1 << 16, io::stdout());
+    let out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
     let mut pipeline = Pipeline::new(
         args.decode.config(),
         args.tracker.config(),
@@ -156,7 +154,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<i32> {
     let read = if args.one_thread {
         read_inputs(pipeline, &args.files, !args.no_progress, &stop)?
     } else {
-        read_inputs_in_parallel(pipeline, &args.files, !args.no_progress, &stop)?
+        read_inputs_on_two_threads(pipeline, &args.files, !args.no_progress, &stop)?
     };
     Ok(report_errors(&read))
 }
@@ -185,25 +183,21 @@ pub fn read_inputs<S: Sink>(
 /// Segments handed from the reading thread to the tracking thread at a time: enough to make the
 /// handover's cost vanish, few enough to stay in cache.
 const BATCH: usize = 512;
-/// Batches in flight between two threads.
+/// Batches in flight between the two threads.
 const IN_FLIGHT: usize = 8;
 
-/// As [`read_inputs`], on three threads: one reads and decodes, this one tracks, one renders. Tracking
-/// stays on the main thread so that the tracker's memory comes from the main allocator arena, as with
-/// one thread (glibc gives each other thread an arena of its own, and tracking in one cost a SYN flood
-/// 50 % more peak memory). Each stage gets the same items in the same order, so the output is the
-/// same.
-pub fn read_inputs_in_parallel<S: Sink + Send>(
+/// As [`read_inputs`], on two threads: another thread reads and decodes, this one tracks and renders
+/// (so that the tracker's memory comes from the main thread's allocator arena, as with one thread:
+/// glibc gives a second thread an arena of its own, and tracking there cost a SYN flood 50 % more
+/// peak memory). The tracking gets the same segments in the same order, so the output is the same.
+pub fn read_inputs_on_two_threads<S: Sink>(
     pipeline: Pipeline<S>,
     files: &[PathBuf],
     progress: bool,
     stop: &Stop,
 ) -> Result<Read<S>> {
-    let Pipeline { front, back } = pipeline;
-    let (render_tx, render_rx) = mpsc::sync_channel::<Vec<Rendered>>(IN_FLIGHT);
-    let (mut back, sink) = back.with_sink(Remote::new(render_tx));
-    std::thread::scope(|scope| -> Result<Read<S>> {
-        let rendering = scope.spawn(move || Remote::render(render_rx, sink));
+    let Pipeline { front, mut back } = pipeline;
+    let (front, errors) = std::thread::scope(|scope| -> Result<(Front, Vec<CaptureError>)> {
         let (tx, rx) = mpsc::sync_channel::<Vec<OwnedSeg>>(IN_FLIGHT);
         let reading = scope.spawn(move || -> (Front, io::Result<Vec<CaptureError>>) {
             let mut front = front;
@@ -221,48 +215,18 @@ pub fn read_inputs_in_parallel<S: Sink + Send>(
             let read = read.and_then(|errors| send(batch).map(|()| errors));
             (front, read)
         });
-        // An error ends the tracking, and the receiver with it: the reader stops at its next send.
+        // An output error ends the tracking, and the receiver with it: the reader stops at its next
+        // send.
         let tracked = rx
             .into_iter()
             .try_for_each(|batch| batch.iter().try_for_each(|seg| back.segment(seg.seg())));
         let (front, read) = reading
             .join()
             .map_err(|_| anyhow::anyhow!("the reading thread panicked"))?;
-        let errors = match (tracked, read) {
-            (Ok(()), Ok(errors)) => errors,
-            // The renderer's own error (a closed pipe, say) is the one to report.
-            (Err(e), _) | (_, Err(e)) => {
-                drop(back);
-                return Err(join_renderer(rendering)
-                    .err()
-                    .map_or_else(|| e.into(), Into::into));
-            }
-        };
-        let interrupted = stop.requested();
-        // As [`finish`]: no report of inputs of which not one frame could be read.
-        let report = errors.is_empty() || front.facts.frames > 0;
-        let finished = if report {
-            back.finish(front.into_facts()).map(drop)
-        } else {
-            drop(back);
-            Ok(())
-        };
-        let rendered = join_renderer(rendering);
-        finished?;
-        let sink = rendered?;
-        Ok(Read {
-            sink: report.then_some(sink),
-            errors,
-            interrupted,
-        })
-    })
-}
-
-/// The rendering thread's end: its sink, or its error.
-fn join_renderer<S>(rendering: std::thread::ScopedJoinHandle<'_, io::Result<S>>) -> Result<S> {
-    Ok(rendering
-        .join()
-        .map_err(|_| anyhow::anyhow!("the rendering thread panicked"))??)
+        tracked?;
+        Ok((front, read?))
+    })?;
+    finish(front, back, errors, stop)
 }
 
 /// Reads every input in order, handing each segment to `deliver`; returns the inputs' errors. The

@@ -1,8 +1,7 @@
 //! The per-frame path shared by `analyze` (files) and `capture` (live), in two halves: the [`Front`]
 //! decodes and filters frames into segments, the [`Back`] tracks them and renders each connection as it
-//! ends. [`Pipeline`] runs both on one thread; `analyze` runs them on two, joined by a channel of
-//! batches, and renders on a third (`output::Remote`), with the same output: each stage sees the same
-//! items in the same order.
+//! ends. [`Pipeline`] runs both on one thread; `analyze` runs them on two, joined by a channel
+//! of batches, with the same output (the back half sees the same segments in the same order).
 //!
 //! Memory grows with the connections open at once, not with the input: ended connections go straight
 //! to the sink, and the summary keeps counts and a few examples.
@@ -266,30 +265,9 @@ impl<S: Sink> Back<S> {
                     .map(|p| p.to_string()),
                 kernel: self.kernel.as_mut().map(|k| k.join(&r)),
             };
-            self.sink.connection_owned(r, cx)?;
+            self.sink.connection(&r, &cx)?;
         }
         Ok(())
-    }
-
-    /// The same half with another sink, and the sink it had.
-    pub fn with_sink<T: Sink>(self, sink: T) -> (Back<T>, S) {
-        let Back {
-            tracker,
-            processes,
-            tunnel_names,
-            kernel,
-            next_timeout,
-            sink: old,
-        } = self;
-        let back = Back {
-            tracker,
-            processes,
-            tunnel_names,
-            kernel,
-            next_timeout,
-            sink,
-        };
-        (back, old)
     }
 
     /// The evidence ended: every connection still open is reported as it stands, then the facts. The
