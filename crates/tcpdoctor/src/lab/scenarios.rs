@@ -121,7 +121,17 @@ pub struct Scenario {
     pub truth: Truth,
 }
 
-const NO_ERRORS: &[(Who, &str)] = &[];
+/// A truth with nothing in it but a graceful close by the client: each scenario says how it differs.
+const TRUTH: Truth = Truth {
+    subject: Subject::First,
+    cause: Cause::Graceful,
+    closer: Closer::Client,
+    reset_by: None,
+    reason: None,
+    errors: &[],
+    table: None,
+    counter_rises: None,
+};
 
 pub const ALL: &[Scenario] = &[
     Scenario {
@@ -141,14 +151,8 @@ pub const ALL: &[Scenario] = &[
             lab(Act::Wait(20)),
         ],
         truth: Truth {
-            subject: Subject::First,
-            cause: Cause::Graceful,
-            closer: Closer::Client,
-            reset_by: None,
-            reason: None,
-            errors: NO_ERRORS,
             table: Some(("after connect, before accept", Side::Server, "ESTABLISHED")),
-            counter_rises: None,
+            ..TRUTH
         },
     },
     Scenario {
@@ -174,14 +178,8 @@ pub const ALL: &[Scenario] = &[
             lab(Act::Snapshot("after both closed")),
         ],
         truth: Truth {
-            subject: Subject::First,
-            cause: Cause::Graceful,
-            closer: Closer::Client,
-            reset_by: None,
-            reason: None,
-            errors: NO_ERRORS,
             table: Some(("after both closed", Side::Client, "TIME-WAIT")),
-            counter_rises: None,
+            ..TRUTH
         },
     },
     Scenario {
@@ -208,14 +206,9 @@ pub const ALL: &[Scenario] = &[
             lab(Act::Snapshot("after both closed")),
         ],
         truth: Truth {
-            subject: Subject::First,
-            cause: Cause::Graceful,
             closer: Closer::Server,
-            reset_by: None,
-            reason: None,
-            errors: NO_ERRORS,
             table: Some(("after both closed", Side::Server, "TIME-WAIT")),
-            counter_rises: None,
+            ..TRUTH
         },
     },
     Scenario {
@@ -240,14 +233,9 @@ pub const ALL: &[Scenario] = &[
             s(Act::Close),
         ],
         truth: Truth {
-            subject: Subject::First,
-            cause: Cause::Graceful,
             closer: Closer::Both,
-            reset_by: None,
-            reason: None,
-            errors: NO_ERRORS,
             table: Some(("after the retransmissions", Side::Client, "TIME-WAIT")),
-            counter_rises: None,
+            ..TRUTH
         },
     },
     Scenario {
@@ -273,16 +261,7 @@ pub const ALL: &[Scenario] = &[
             c(Act::Close),
             lab(Act::Wait(20)),
         ],
-        truth: Truth {
-            subject: Subject::First,
-            cause: Cause::Graceful,
-            closer: Closer::Client,
-            reset_by: None,
-            reason: None,
-            errors: NO_ERRORS,
-            table: None,
-            counter_rises: None,
-        },
+        truth: TRUTH,
     },
     Scenario {
         name: "time-wait-pileup",
@@ -311,14 +290,9 @@ pub const ALL: &[Scenario] = &[
             lab(Act::Wait(20)),
         ],
         truth: Truth {
-            subject: Subject::First,
-            cause: Cause::Graceful,
-            closer: Closer::Client,
-            reset_by: None,
-            reason: None,
             errors: &[(Who::Client, "EADDRNOTAVAIL")],
             table: Some(("after 100 short connections", Side::Client, "TIME-WAIT")),
-            counter_rises: None,
+            ..TRUTH
         },
     },
     Scenario {
@@ -339,14 +313,9 @@ pub const ALL: &[Scenario] = &[
             lab(Act::Snapshot("while CLOSE-WAIT is held")),
         ],
         truth: Truth {
-            subject: Subject::First,
             cause: Cause::CloseWait,
-            closer: Closer::Client,
-            reset_by: None,
-            reason: None,
-            errors: NO_ERRORS,
             table: Some(("while CLOSE-WAIT is held", Side::Server, "CLOSE-WAIT")),
-            counter_rises: None,
+            ..TRUTH
         },
     },
     Scenario {
@@ -367,14 +336,12 @@ pub const ALL: &[Scenario] = &[
             c(Act::Recv),
         ],
         truth: Truth {
-            subject: Subject::First,
             cause: Cause::Abort,
             closer: Closer::None,
             reset_by: Some(Side::Server),
             reason: Some("TCP_ABORT_ON_CLOSE"),
             errors: &[(Who::Client, "ECONNRESET")],
-            table: None,
-            counter_rises: None,
+            ..TRUTH
         },
     },
     Scenario {
@@ -398,14 +365,11 @@ pub const ALL: &[Scenario] = &[
             s(Act::Send(100)),
         ],
         truth: Truth {
-            subject: Subject::First,
             cause: Cause::ResetAfterClose,
-            closer: Closer::Client,
             reset_by: Some(Side::Client),
             reason: Some("TCP_TIMEWAIT_SOCKET"),
             errors: &[(Who::Server, "EPIPE")],
-            table: None,
-            counter_rises: None,
+            ..TRUTH
         },
     },
     Scenario {
@@ -425,14 +389,12 @@ pub const ALL: &[Scenario] = &[
             s(Act::Recv),
         ],
         truth: Truth {
-            subject: Subject::First,
             cause: Cause::Abort,
             closer: Closer::None,
             reset_by: Some(Side::Client),
             reason: Some("TCP_STATE"),
             errors: &[(Who::Server, "ECONNRESET")],
-            table: None,
-            counter_rises: None,
+            ..TRUTH
         },
     },
     Scenario {
@@ -443,14 +405,12 @@ pub const ALL: &[Scenario] = &[
                 NO_SOCKET) and connect() fails with ECONNREFUSED.",
         steps: &[c(Act::ConnectClosedPort), lab(Act::Wait(10))],
         truth: Truth {
-            subject: Subject::First,
             cause: Cause::Refused,
             closer: Closer::None,
             reset_by: Some(Side::Server),
             reason: Some("NO_SOCKET"),
             errors: &[(Who::Client, "ECONNREFUSED")],
-            table: None,
-            counter_rises: None,
+            ..TRUTH
         },
     },
     Scenario {
@@ -467,14 +427,10 @@ pub const ALL: &[Scenario] = &[
             lab(Act::Wait(10)),
         ],
         truth: Truth {
-            subject: Subject::First,
             cause: Cause::Unanswered,
             closer: Closer::None,
-            reset_by: None,
-            reason: None,
             errors: &[(Who::Client, "ETIMEDOUT")],
-            table: None,
-            counter_rises: None,
+            ..TRUTH
         },
     },
     Scenario {
@@ -495,11 +451,8 @@ pub const ALL: &[Scenario] = &[
             subject: Subject::Last,
             cause: Cause::Unanswered,
             closer: Closer::None,
-            reset_by: None,
-            reason: None,
-            errors: NO_ERRORS,
-            table: None,
             counter_rises: Some("TcpExt.ListenOverflows"),
+            ..TRUTH
         },
     },
 ];
