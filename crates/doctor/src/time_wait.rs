@@ -81,9 +81,10 @@ pub fn summarize(
         .sysctls
         .get("ipv4/ip_local_port_range")
         .and_then(range_size);
+    // Every (local IP, remote endpoint) this host reaches as a client counts, TIME-WAIT or not: a pool
+    // of open connections to one destination exhausts the range as surely as closed ones do.
     let mut port_use: Vec<PortUse> = use_by_triple
         .into_iter()
-        .filter(|(_, (tw, _))| *tw > 0)
         .map(|((local_ip, remote), (time_wait, total))| PortUse {
             local_ip,
             remote,
@@ -143,14 +144,26 @@ fn findings_for(s: &TimeWaitSummary, evidence: &HostEvidence, t: &Thresholds, fi
                 ),
                 format!("net.ipv4.tcp_tw_reuse = {reuse}"),
             ],
-            explanation: format!(
-                "Each (local IP, remote IP, remote port) can use each local port once; this host closes first as a \
-                 client, so every closed connection keeps its port for 60 s. {WHY}"
-            ),
-            next_step: "Reuse connections (keep-alive, pooling) instead of one per request; or let the server close \
-                        first; or set net.ipv4.tcp_tw_reuse = 1 (outgoing only, needs tcp_timestamps = 1); or widen \
-                        ip_local_port_range or spread over more local IPs or destinations."
-                .into(),
+            explanation: if u.time_wait * 2 >= u.total {
+                format!(
+                    "Each (local IP, remote IP, remote port) can use each local port once; this host closes first \
+                     as a client, so every closed connection keeps its port for 60 s. {WHY}"
+                )
+            } else {
+                "Each (local IP, remote IP, remote port) can use each local port once, and most of these ports are \
+                 held by connections still open: a pool, or connections leaked, towards one destination."
+                    .into()
+            },
+            next_step: if u.time_wait * 2 >= u.total {
+                "Reuse connections (keep-alive, pooling) instead of one per request; or let the server close \
+                 first; or set net.ipv4.tcp_tw_reuse = 1 (outgoing only, needs tcp_timestamps = 1); or widen \
+                 ip_local_port_range or spread over more local IPs or destinations."
+            } else {
+                "Bound the pool's size towards that destination, look for connections opened and never closed \
+                 (`tcpdoctor -p` names their processes), or widen ip_local_port_range or spread over more local \
+                 IPs or destinations."
+            }
+            .into(),
         });
     }
     if let Some(max) = s.max_tw_buckets

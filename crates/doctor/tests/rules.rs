@@ -77,6 +77,38 @@ fn client_time_wait_exhausting_the_port_range() {
     assert!(codes(&evidence, &t).contains(&"time-wait-pileup"));
 }
 
+/// A pool of open connections to one destination uses up the ephemeral range without a single
+/// TIME-WAIT socket: the ports are still counted, and the finding says what holds them.
+#[test]
+fn an_open_pool_exhausting_the_port_range_is_found_without_time_wait() {
+    let sockets = (0..95)
+        .map(|i| {
+            sock(
+                KernelState::Established,
+                &format!("10.0.0.1:{}", 40000 + i),
+                "10.0.0.9:5432",
+            )
+        })
+        .collect();
+    let evidence = HostEvidence {
+        sockets,
+        sysctls: sysctls(&[("ipv4/ip_local_port_range", "40000 40099")]),
+        ..HostEvidence::default()
+    };
+    let d = diagnose(&evidence, &Thresholds::default());
+    assert_eq!(d.time_wait.port_use[0].total, 95);
+    assert_eq!(d.time_wait.port_use[0].time_wait, 0);
+    let f = d
+        .findings
+        .iter()
+        .find(|f| f.code == "ephemeral-ports-exhausting")
+        .expect("the finding");
+    assert_eq!(f.severity, Severity::Critical);
+    assert!(f.summary.contains("95 of 100 local ports (95%)"), "{}", f.summary);
+    assert!(f.explanation.contains("still open"), "{}", f.explanation);
+    assert!(!f.explanation.contains("60 s"), "{}", f.explanation);
+}
+
 #[test]
 fn server_time_wait_is_attributed_to_the_server_even_after_the_listener_is_gone() {
     let sockets: Vec<_> = (0..3)

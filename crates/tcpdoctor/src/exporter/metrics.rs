@@ -139,7 +139,7 @@ fn close_wait(d: &Diagnosis, top: usize, out: &mut [Family]) {
     }
 }
 
-/// The fullest (local IP, remote endpoint) among those `doctor` lists (those with TIME_WAIT sockets).
+/// The fullest (local IP, remote endpoint) among those `doctor` lists (the fullest ones this host reaches as a client).
 fn port_usage(d: &Diagnosis) -> f64 {
     d.time_wait
         .port_use

@@ -87,7 +87,8 @@ pub const TIME_WAIT_SOCKETS: Metric = gauge(
 pub const EPHEMERAL_PORT_USAGE: Metric = gauge(
     "tcpdoctor_ephemeral_port_usage_ratio",
     "The highest share of ip_local_port_range in use towards one (local IP, remote IP, remote port) \
-     with TIME_WAIT sockets (0..1): at 1, connect() there fails with EADDRNOTAVAIL",
+     this host reaches as a client, open or in TIME_WAIT (0..1): at 1, connect() there fails with \
+     EADDRNOTAVAIL",
     &[],
 );
 pub const LISTEN_QUEUE: Metric = gauge(
