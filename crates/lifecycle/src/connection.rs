@@ -693,6 +693,7 @@ impl Connection {
             closer: self.closer,
             reset_by: self.reset.map(|r| r.by),
             resetter_state: self.reset.map(|r| r.state),
+            reset_at: self.reset.map(|r| r.at),
             reset_origin,
             reset_evidence,
             reset_ttls,

@@ -141,6 +141,8 @@ pub struct ConnectionRecord {
     pub reset_by: Option<Side>,
     /// The resetter's state when it sent the RST.
     pub resetter_state: Option<State>,
+    /// When the RST that ended the connection was captured.
+    pub reset_at: Option<Timestamp>,
     /// Whether the endpoint named `reset_by` really sent the RST, or a device on the path did.
     pub reset_origin: Option<ResetOrigin>,
     /// What `reset_origin` rests on, in words.

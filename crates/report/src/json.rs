@@ -31,6 +31,8 @@ struct Connection<'a> {
     closer: &'static str,
     reset_by: &'static str,
     resetter_state: Option<&'static str>,
+    /// When the RST was captured (null without a reset).
+    reset_at: Option<f64>,
     /// `endpoint`, `middlebox` or `unknown` (null without a reset).
     reset_origin: Option<&'static str>,
     reset_evidence: &'a [String],
@@ -105,6 +107,7 @@ pub fn write_connection(out: &mut impl Write, r: &ConnectionRecord, cx: &Context
         closer: r.closer.name(),
         reset_by: r.reset_by.map_or("none", |s| s.name()),
         resetter_state: r.resetter_state.map(|s| s.rfc_name()),
+        reset_at: r.reset_at.map(|t| secs(t.0)),
         reset_origin: r.reset_origin.map(|o| o.name()),
         reset_evidence: &r.reset_evidence,
         idle_before_reset: r.idle_before_reset_ns.map(secs),

@@ -64,7 +64,7 @@ struct Series {
 
 /// Every chart, in the page's order.
 #[must_use]
-pub fn all(rows: &[TableRow], span: &Span) -> String {
+pub fn all(rows: &[TableRow], resets_at: &[(u64, Side)], span: &Span) -> String {
     let mut out = String::new();
     out.push_str(&by_cause(rows));
     out.push_str(&over_time(
@@ -79,7 +79,7 @@ pub fn all(rows: &[TableRow], span: &Span) -> String {
         "Connections ended (last segment) over time, by cause",
         |r| r.end_ns,
     ));
-    out.push_str(&resets(rows, span));
+    out.push_str(&resets(resets_at, span));
     out.push_str(&rtt(rows));
     out.push_str(&held(rows, span));
     out.push_str(&servers(rows));
@@ -122,14 +122,14 @@ fn over_time(rows: &[TableRow], span: &Span, title: &str, at: impl Fn(&TableRow)
     columns(title, &cause_series(rows, at, span), span.axis())
 }
 
-fn resets(rows: &[TableRow], span: &Span) -> String {
+fn resets(resets_at: &[(u64, Side)], span: &Span) -> String {
     let mut by = [vec![0u64; BUCKETS], vec![0u64; BUCKETS]];
-    for r in rows {
-        match r.reset_by {
-            Some(Side::Client) => by[0][span.bucket(r.end_ns)] += 1,
-            Some(Side::Server) => by[1][span.bucket(r.end_ns)] += 1,
-            None => {}
-        }
+    for &(at, side) in resets_at {
+        let i = match side {
+            Side::Client => 0,
+            Side::Server => 1,
+        };
+        by[i][span.bucket(at)] += 1;
     }
     let [client, server] = by;
     let series = vec![
@@ -144,11 +144,7 @@ fn resets(rows: &[TableRow], span: &Span) -> String {
             values: server,
         },
     ];
-    columns(
-        "Resets over time (at the connection's last segment), by who reset",
-        &series,
-        span.axis(),
-    )
+    columns("Resets over time, by who reset", &series, span.axis())
 }
 
 /// Handshake RTT upper bounds, microseconds: 1-2-5 steps from 10 µs to 10 s.

@@ -18,7 +18,7 @@ use crate::ladder::{Layout, SvgOptions, svg};
 use crate::safe::{markup, script_json};
 use crate::summary::{EXAMPLES, example, explanation, headline};
 use crate::{CaptureFacts, Context, Summary};
-use lifecycle::{Cause, ConnectionRecord, State};
+use lifecycle::{Cause, ConnectionRecord, Side, State};
 use rows::TableRow;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -48,6 +48,8 @@ pub struct HtmlReport {
     options: HtmlOptions,
     summary: Summary,
     rows: Vec<TableRow>,
+    /// Each reset's time and who sent it, for the resets chart (a row keeps only the last segment's).
+    resets: Vec<(u64, Side)>,
     /// The row numbers of the summary's examples, by cause, in the summary's order.
     example_rows: BTreeMap<Cause, Vec<u64>>,
     ladders: ladders::Kept,
@@ -60,6 +62,7 @@ impl HtmlReport {
             options,
             summary: Summary::default(),
             rows: Vec::new(),
+            resets: Vec::new(),
             example_rows: BTreeMap::new(),
             ladders: ladders::Kept::new(options.ladders),
         }
@@ -70,6 +73,9 @@ impl HtmlReport {
         let example = self.summary.examples(r.cause).len() < EXAMPLES;
         self.summary.add(r, cx);
         self.rows.push(TableRow::of(r));
+        if let (Some(at), Some(by)) = (r.reset_at, r.reset_by) {
+            self.resets.push((at.0, by));
+        }
         let row = self.rows.len() as u64;
         if example {
             self.example_rows.entry(r.cause).or_default().push(row);
@@ -176,7 +182,7 @@ impl HtmlReport {
         writeln!(
             out,
             "<section id=\"charts\"><h2>Charts</h2>{}</section>",
-            charts::all(&self.rows, &span)
+            charts::all(&self.rows, &self.resets, &span)
         )
     }
 

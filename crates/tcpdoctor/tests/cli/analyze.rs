@@ -415,3 +415,25 @@ fn two_threads_write_exactly_what_one_thread_writes() {
         }
     }
 }
+
+/// `reset_at`: when the RST that ended a connection was captured, inside the connection's span; null
+/// without a reset.
+#[test]
+fn a_reset_has_its_time() {
+    let file = shared().join("corpus/scenarios.pcap");
+    let out = tcpdoctor(&["analyze", "--json", file.to_str().unwrap()]);
+    assert!(out.status.success());
+    let mut resets = 0;
+    for line in stdout(&out).lines() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        if v["reset_by"] == "none" {
+            assert!(v["reset_at"].is_null(), "{v}");
+            continue;
+        }
+        resets += 1;
+        let at = v["reset_at"].as_f64().unwrap();
+        let (start, end) = (v["start"].as_f64().unwrap(), v["end"].as_f64().unwrap());
+        assert!(start <= at && at <= end, "{v}");
+    }
+    assert!(resets >= 20, "{resets}");
+}
