@@ -49,17 +49,9 @@ pub fn text(out: &mut impl Write, run: &Run, trace_note: Option<&str>, color: bo
     writeln!(out)?;
     write_connections(out, run)?;
     if let Some((record, joined)) = run.subject() {
-        if let Some(steps) = &record.steps {
+        if record.steps.is_some() {
             writeln!(out, "The packets, as a ladder:")?;
-            let layout = Layout::new(record, steps, &Context::default(), None);
-            ladder::text::write(
-                out,
-                &layout,
-                TextOptions {
-                    absolute: false,
-                    color,
-                },
-            )?;
+            write_ladder(out, record, color)?;
             writeln!(out)?;
         }
         writeln!(
@@ -356,7 +348,34 @@ fn connection_json(r: &ConnectionRecord, j: &Joined) -> serde_json::Value {
             "owners": row.owners,
         })).collect::<Vec<_>>(),
         "agree": j.agrees(),
+        "ladder": ladder_lines(r),
     })
+}
+
+/// The connection's ladder, as `analyze --ladder` draws it (nothing when its segments were not kept).
+fn write_ladder(out: &mut impl Write, r: &ConnectionRecord, color: bool) -> io::Result<()> {
+    let Some(steps) = r.steps.as_deref() else {
+        return Ok(());
+    };
+    let layout = Layout::new(r, steps, &Context::default(), None);
+    let options = TextOptions {
+        absolute: false,
+        color,
+    };
+    ladder::text::write(out, &layout, options)
+}
+
+/// The ladder without colour, one string per line; `null` when its segments were not kept.
+fn ladder_lines(r: &ConnectionRecord) -> Option<Vec<String>> {
+    r.steps.as_ref()?;
+    let mut text = Vec::new();
+    write_ladder(&mut text, r, false).ok()?;
+    Some(
+        String::from_utf8_lossy(&text)
+            .lines()
+            .map(str::to_string)
+            .collect(),
+    )
 }
 
 /// The kernel's part of a joined record, as `capture --trace` writes it.

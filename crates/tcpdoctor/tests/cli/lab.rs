@@ -69,6 +69,17 @@ fn lab_all_agrees_with_the_known_truth_and_leaves_nothing_behind() {
         .unwrap();
     assert_eq!(sent["side"], "server");
     assert_eq!(sent["reason"], "TCP_ABORT_ON_CLOSE");
+    let ladder: Vec<&str> = reset["ladder"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    assert!(ladder.iter().any(|l| l.contains("──SYN seq=0")), "{ladder:?}");
+    assert!(
+        ladder.iter().any(|l| l.starts_with("ending: abort")),
+        "{ladder:?}"
+    );
     // §6: the socket table names the process that never closed (the lab itself) and the 6 bytes it
     // never read.
     let leak = &by_name("close-wait-leak")["connections"][0];
