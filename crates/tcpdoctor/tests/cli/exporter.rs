@@ -60,6 +60,13 @@ impl Exporter {
         Exporter::start_with(Command::new(env!("CARGO_BIN_EXE_tcpdoctor")), args)
     }
 
+    /// On an ephemeral loopback port of the host, collecting from the namespace `ns`, with `extra`.
+    fn watching(ns: &str, extra: &[&str]) -> Exporter {
+        let mut args = vec!["--listen", "127.0.0.1:0", "--netns", ns];
+        args.extend_from_slice(extra);
+        Exporter::start(&args)
+    }
+
     fn start_with(mut cmd: Command, args: &[&str]) -> Exporter {
         let mut child = Killed(
             cmd.arg("exporter")
@@ -221,14 +228,7 @@ fn scrape_agrees_with_ss_on_a_known_population() {
     require_prometheus!();
     let mut ns = lab::Netns::new();
     let pop = ns.populate();
-    let exporter = Exporter::start(&[
-        "--listen",
-        "127.0.0.1:0",
-        "--netns",
-        &ns.name,
-        "--min-interval",
-        "0",
-    ]);
+    let exporter = Exporter::watching(&ns.name, &["--min-interval", "0"]);
     let scrape = exporter.scrape();
     scrape.promtool_check();
 
@@ -329,7 +329,7 @@ fn process_labels_stay_bounded_with_500_close_wait_holders() {
     let script = repo().join("crates/tcpdoctor/tests/cli/close_wait_crowd.py");
     let _crowd = Script::start(&ns, &script, &[&N.to_string()], Duration::from_secs(60));
     assert_eq!(ns.ss_state_count("close-wait"), N);
-    let exporter = Exporter::start(&["--listen", "127.0.0.1:0", "--netns", &ns.name, "--top", "10"]);
+    let exporter = Exporter::watching(&ns.name, &["--top", "10"]);
     let scrape = exporter.scrape();
     scrape.promtool_check();
     for metric in [
@@ -362,14 +362,7 @@ fn a_real_prometheus_holds_the_series() {
     require_prometheus!();
     let mut ns = lab::Netns::new();
     let _pop = ns.populate();
-    let exporter = Exporter::start(&[
-        "--listen",
-        "127.0.0.1:0",
-        "--netns",
-        &ns.name,
-        "--min-interval",
-        "0",
-    ]);
+    let exporter = Exporter::watching(&ns.name, &["--min-interval", "0"]);
     let data = tempfile::tempdir().unwrap();
     let config = data.path().join("prometheus.yml");
     std::fs::write(
@@ -463,15 +456,7 @@ fn rules_and_dashboard_use_only_exposed_metrics() {
 
     let mut ns = lab::Netns::new();
     let _pop = ns.populate();
-    let exporter = Exporter::start(&[
-        "--listen",
-        "127.0.0.1:0",
-        "--netns",
-        &ns.name,
-        "--trace",
-        "--peer-labels",
-        "3",
-    ]);
+    let exporter = Exporter::watching(&ns.name, &["--trace", "--peer-labels", "3"]);
     let declared = exporter.scrape().declared();
     for file in [&rules, &dashboard] {
         let used = metric_names(file);
@@ -588,7 +573,7 @@ fn trace_counts_resets_by_reason_and_state_changes() {
     require_prometheus!();
     const REFUSED: usize = 5;
     let ns = lab::Netns::new();
-    let exporter = Exporter::start(&["--listen", "127.0.0.1:0", "--netns", &ns.name, "--trace"]);
+    let exporter = Exporter::watching(&ns.name, &["--trace"]);
     let code = format!(
         "import socket\nfor _ in range({REFUSED}):\n    try:\n        socket.create_connection(('127.0.0.1', 9), timeout=5)\n    except ConnectionRefusedError:\n        pass\n    else:\n        raise SystemExit('connected')\n"
     );
@@ -678,14 +663,7 @@ fn scrapes_within_the_min_interval_share_one_collection() {
     require_lab!();
     require_prometheus!();
     let mut ns = lab::Netns::new();
-    let exporter = Exporter::start(&[
-        "--listen",
-        "127.0.0.1:0",
-        "--netns",
-        &ns.name,
-        "--min-interval",
-        "600",
-    ]);
+    let exporter = Exporter::watching(&ns.name, &["--min-interval", "600"]);
     let time_wait = |s: &Scrape| s.value("tcpdoctor_sockets", &[("state", "TIME_WAIT"), ("family", "ipv4")]);
     let first = exporter.scrape();
     assert_eq!(time_wait(&first), 0.0);
