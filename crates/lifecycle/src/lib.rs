@@ -9,6 +9,8 @@ pub mod connection;
 pub mod correlate;
 pub mod ending;
 pub mod endpoint;
+mod first_segment;
+mod flow_table;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod idle_timeouts;

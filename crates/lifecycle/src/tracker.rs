@@ -43,10 +43,12 @@
 
 use crate::connection::{Applied, Connection, ConnectionRecord};
 use crate::ending::EndReason;
+use crate::first_segment::FirstSegment;
+use crate::flow_table::FlowTable;
 use crate::segment::{Segment, Timestamp};
 use crate::steps::{Watch, WatchOptions};
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::collections::{BinaryHeap, VecDeque};
 use std::hash::{Hash, Hasher};
 use std::net::SocketAddr;
 
@@ -109,6 +111,7 @@ struct FlowKey(SocketAddr, SocketAddr, u32);
 /// walk over each field of each `SocketAddr` (variant, octets, port, IPv6 flow label and scope id, which
 /// are 0 in packets). Keys that are equal hash alike, as `Eq` requires.
 impl Hash for FlowKey {
+    #[inline]
     fn hash<H: Hasher>(&self, h: &mut H) {
         for a in [self.0, self.1] {
             match a {
@@ -137,23 +140,48 @@ impl FlowKey {
     }
 }
 
+/// A tracked connection in the flow table.
 struct Entry {
-    /// Boxed so that the table's slots are small (a key, a pointer, a time): the hash map keeps up to
-    /// twice as many slots as entries and, while it grows, the old and new tables at once, which with
-    /// the connection inline (over 1 KB) cost 3 to 4.5 KB of resident memory per tracked connection
-    /// instead of about 1.5 (regression: `floods::a_syn_flood_stays_within_the_cap...` in the CLI tests).
-    conn: Box<Connection>,
+    /// Its first segment, with its id and start: all there is of it until a second segment comes, if
+    /// that was a SYN ([`FirstSegment`]).
+    first: FirstSegment,
+    /// The connection, once built: boxed, since the table's slots are all as large as one of them.
+    conn: Option<Box<Connection>>,
     /// The earliest deadline queued in the timer heap for this entry.
     queued: Timestamp,
+}
+
+impl Entry {
+    fn id(&self) -> u64 {
+        self.first.id
+    }
+
+    /// The connection, built now if it was not yet.
+    #[inline]
+    fn built(&mut self, key: &FlowKey) -> &mut Connection {
+        let first = &self.first;
+        self.conn
+            .get_or_insert_with(|| first.build((key.0, key.1), key.2))
+    }
+
+    /// When the connection should stop being tracked if nothing else arrives ([`Tracker::deadline`]):
+    /// an unbuilt one waits for its handshake.
+    fn deadline(&self, config: &Config) -> Timestamp {
+        match &self.conn {
+            Some(conn) => Tracker::deadline(config, conn),
+            None => self.first.at.plus_nanos(config.handshake_timeout),
+        }
+    }
 }
 
 /// The flow table. See the module documentation for the calling contract.
 pub struct Tracker {
     config: Config,
-    table: HashMap<FlowKey, Entry, foldhash::fast::RandomState>,
-    /// Deadlines, earliest first. Entries go stale when a connection is active again; a stale entry is
+    table: FlowTable<FlowKey, Entry>,
+    /// Deadlines, earliest first (the earliest connection first among equal ones), with the slot of the
+    /// entry they are for. Entries go stale when a connection is active again; a stale entry is
     /// re-queued at the connection's real deadline when it comes up (lazy deletion).
-    timers: BinaryHeap<Reverse<(Timestamp, FlowKey, u64)>>,
+    timers: BinaryHeap<Reverse<(Timestamp, u64, u32)>>,
     events: VecDeque<Event>,
     next_id: u64,
     now: Timestamp,
@@ -161,6 +189,9 @@ pub struct Tracker {
     /// The connections whose every segment is recorded (the ladder diagram): `None` unless asked for,
     /// and then the only cost to every other connection is one test of it per segment.
     watch: Option<Box<Watch>>,
+    /// The slots of the connections [`Tracker::finish`] ended and [`Tracker::poll_event`] has not
+    /// reported yet, the oldest last.
+    finishing: Vec<u32>,
 }
 
 impl std::fmt::Debug for Tracker {
@@ -186,13 +217,14 @@ impl Tracker {
                 max_connections: config.max_connections.max(1),
                 ..config
             },
-            table: HashMap::default(),
+            table: FlowTable::default(),
             timers: BinaryHeap::new(),
             events: VecDeque::new(),
             next_id: 0,
             now: Timestamp(0),
             stats: TrackerStats::default(),
             watch: None,
+            finishing: Vec::new(),
         }
     }
 
@@ -219,10 +251,12 @@ impl Tracker {
     }
 
     /// The connection tracked now between `a` and `b` (either order) outside any tunnel, to look at
-    /// its endpoints' states between segments.
-    #[must_use]
-    pub fn connection(&self, a: SocketAddr, b: SocketAddr) -> Option<&Connection> {
-        self.table.get(&FlowKey::new(a, b, 0)).map(|e| &*e.conn)
+    /// its endpoints' states between segments (built if it was not yet: that changes nothing it says).
+    pub fn connection(&mut self, a: SocketAddr, b: SocketAddr) -> Option<&Connection> {
+        let key = FlowKey::new(a, b, 0);
+        let slot = self.table.find(self.table.hash(&key), &key)?;
+        let (key, entry) = self.table.get_mut(slot)?;
+        Some(entry.built(key))
     }
 
     /// Applies one observed segment.
@@ -235,17 +269,22 @@ impl Tracker {
         }
     }
 
-    /// [`Tracker::handle_segment`] with a watch: the connection is looked at before and after.
+    /// [`Tracker::handle_segment`] with a watch: the connection is looked at before and after (and
+    /// every connection is built at once, which [`Watch::consider`] and [`Watch::record`] look at).
     #[cold]
     fn handle_watched(&mut self, now: Timestamp, seg: &Segment) {
         let key = FlowKey::of(seg);
-        let before = match (&self.watch, self.table.get(&key)) {
-            (Some(w), Some(e)) => w.before(&e.conn),
+        let slot = self.table.find(self.table.hash(&key), &key);
+        let before = match (&self.watch, slot.and_then(|s| self.table.get(s))) {
+            (Some(w), Some((_, e))) => e.conn.as_deref().and_then(|c| w.before(c)),
             _ => None,
         };
         self.apply(now, seg);
-        if let (Some(w), Some(e)) = (&mut self.watch, self.table.get(&key)) {
-            w.record(&e.conn, seg, now, before);
+        let slot = self.table.find(self.table.hash(&key), &key);
+        if let (Some(w), Some((_, e))) = (&mut self.watch, slot.and_then(|s| self.table.get(s))) {
+            if let Some(conn) = &e.conn {
+                w.record(conn, seg, now, before);
+            }
         }
     }
 
@@ -256,35 +295,52 @@ impl Tracker {
             self.now = now;
         }
         let key = FlowKey::of(seg);
-        if let Some(entry) = self.table.get_mut(&key) {
-            match entry.conn.handle_segment(seg, now) {
-                Applied::Ok => {
-                    let due = Self::deadline(&self.config, &entry.conn);
-                    if due < entry.queued {
-                        entry.queued = due;
-                        self.timers.push(Reverse((due, key, entry.conn.id)));
+        let hash = self.table.hash(&key);
+        if let Some(slot) = self.table.find(hash, &key) {
+            if let Some((key, entry)) = self.table.get_mut(slot) {
+                let conn = entry.built(key);
+                match conn.handle_segment(seg, now) {
+                    Applied::Ok => {
+                        let due = Self::deadline(&self.config, conn);
+                        if due < entry.queued {
+                            entry.queued = due;
+                            self.timers.push(Reverse((due, entry.id(), slot)));
+                        }
+                        return;
                     }
-                    return;
-                }
-                Applied::NewConnection => {
-                    self.stats.port_reuses += 1;
-                    entry.conn.reopen(now);
-                    self.end(key, EndReason::PortReused);
+                    Applied::NewConnection => {
+                        self.stats.port_reuses += 1;
+                        conn.reopen(now);
+                        self.end(slot, EndReason::PortReused);
+                    }
                 }
             }
         }
         if self.table.len() >= self.config.max_connections {
             self.evict_one();
         }
-        let conn = Box::new(Connection::new(self.next_id, seg, now));
-        if let Some(w) = &mut self.watch {
-            w.consider(&conn);
-        }
+        let id = self.next_id;
+        let first = FirstSegment::new(id, seg, now, key.0);
+        let conn = if self.watch.is_none() && FirstSegment::unbuilt(seg) {
+            None
+        } else {
+            let conn = Box::new(Connection::new(id, seg, now));
+            if let Some(w) = &mut self.watch {
+                w.consider(&conn);
+            }
+            Some(conn)
+        };
         self.next_id += 1;
         self.stats.connections += 1;
-        let due = Self::deadline(&self.config, &conn);
-        self.timers.push(Reverse((due, key, conn.id)));
-        self.table.insert(key, Entry { conn, queued: due });
+        let mut entry = Entry {
+            first,
+            conn,
+            queued: Timestamp(0),
+        };
+        entry.queued = entry.deadline(&self.config);
+        let due = entry.queued;
+        let slot = self.table.insert(hash, key, entry);
+        self.timers.push(Reverse((due, id, slot)));
         self.stats.peak_tracked = self.stats.peak_tracked.max(self.table.len());
         if self.timers.len() > 4 * self.table.len() + 1024 {
             self.rebuild_timers();
@@ -313,68 +369,100 @@ impl Tracker {
         self.timers.peek().map(|Reverse((t, _, _))| *t)
     }
 
+    /// The entry in `slot` if it still holds connection `id` and its real deadline is at or before
+    /// `now`; otherwise (the timer was stale) the timer is queued again at the real deadline when there
+    /// is one.
+    fn due(&mut self, slot: u32, id: u64, now: Timestamp) -> Option<&mut (FlowKey, Entry)> {
+        let (_, entry) = self.table.get_mut(slot).filter(|(_, e)| e.id() == id)?;
+        let real = entry.deadline(&self.config);
+        if real > now {
+            entry.queued = real;
+            self.timers.push(Reverse((real, id, slot)));
+            return None;
+        }
+        self.table.get_mut(slot)
+    }
+
     /// Ends every connection whose deadline is at or before `now`: TIME-WAIT expiry, idle and handshake
     /// timeouts, the quiet period after a close.
     pub fn handle_timeout(&mut self, now: Timestamp) {
         if now > self.now {
             self.now = now;
         }
-        while let Some(&Reverse((due, key, id))) = self.timers.peek() {
+        while let Some(&Reverse((due, id, slot))) = self.timers.peek() {
             if due > now {
                 break;
             }
             self.timers.pop();
-            let Some(entry) = self.table.get_mut(&key) else {
+            let config = self.config;
+            let Some((_, entry)) = self.due(slot, id, now) else {
                 continue;
             };
-            if entry.conn.id != id {
-                continue;
-            }
-            let real = Self::deadline(&self.config, &entry.conn);
-            if real > now {
-                entry.queued = real;
-                self.timers.push(Reverse((real, key, id)));
-                continue;
-            }
-            let reason = if entry.conn.time_wait_since().is_some() {
-                entry.conn.expire_time_wait(real);
-                EndReason::TimeWaitExpired
-            } else if entry.conn.finished() {
-                EndReason::Closed
-            } else {
-                EndReason::IdleTimeout
+            let reason = match entry.conn.as_deref_mut() {
+                Some(conn) if conn.time_wait_since().is_some() => {
+                    conn.expire_time_wait(Self::deadline(&config, conn));
+                    EndReason::TimeWaitExpired
+                }
+                Some(conn) if conn.finished() => EndReason::Closed,
+                _ => EndReason::IdleTimeout,
             };
-            self.end(key, reason);
+            self.end(slot, reason);
         }
     }
 
-    /// The next ended connection, if any.
+    /// The next ended connection, if any. After [`Tracker::finish`], the connections still tracked
+    /// come one by one, each record made when it is asked for: at the end of a flood that is a million
+    /// records, which would otherwise all be held at once.
+    #[inline]
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
-    }
-
-    /// The evidence ended: every connection still tracked ends as it stands, oldest first.
-    pub fn finish(&mut self) {
-        let mut rest: Vec<(FlowKey, Entry)> = self.table.drain().collect();
-        rest.sort_by_key(|(_, e)| (e.conn.start(), e.conn.id));
-        for (_, e) in rest {
-            let record = self.record(&e.conn, EndReason::EndOfCapture);
-            self.events.push_back(Event::Ended(record));
+        if let Some(event) = self.events.pop_front() {
+            return Some(event);
         }
-        self.timers.clear();
+        if self.finishing.is_empty() {
+            return None;
+        }
+        self.next_finishing()
     }
 
-    fn end(&mut self, key: FlowKey, reason: EndReason) {
-        if let Some(e) = self.table.remove(&key) {
-            let record = self.record(&e.conn, reason);
+    /// The next connection [`Tracker::finish`] ended, reported now.
+    #[cold]
+    fn next_finishing(&mut self) -> Option<Event> {
+        while let Some(slot) = self.finishing.pop() {
+            if let Some((key, e)) = self.table.remove(slot) {
+                return Some(Event::Ended(self.record(&key, &e, EndReason::EndOfCapture)));
+            }
+        }
+        None
+    }
+
+    /// The evidence ended: every connection still tracked ends as it stands, oldest first
+    /// ([`Tracker::poll_event`] reports them).
+    pub fn finish(&mut self) {
+        let mut rest: Vec<(Timestamp, u64, u32)> = self
+            .table
+            .iter_mut()
+            .map(|(slot, (_, e))| (e.first.at, e.id(), slot))
+            .collect();
+        // The oldest last, since they are taken from the end.
+        rest.sort_unstable_by(|a, b| b.cmp(a));
+        self.finishing = rest.into_iter().map(|(_, _, slot)| slot).collect();
+        self.timers = BinaryHeap::new();
+    }
+
+    fn end(&mut self, slot: u32, reason: EndReason) {
+        if let Some((key, e)) = self.table.remove(slot) {
+            let record = self.record(&key, &e, reason);
             self.events.push_back(Event::Ended(record));
         }
     }
 
     /// The ended connection's record, with its steps if it was watched.
-    fn record(&mut self, conn: &Connection, reason: EndReason) -> Box<ConnectionRecord> {
-        let mut record = Box::new(conn.record(reason));
-        if let Some(w) = &mut self.watch {
+    fn record(&mut self, key: &FlowKey, entry: &Entry, reason: EndReason) -> Box<ConnectionRecord> {
+        let mut record = Box::new(match &entry.conn {
+            Some(conn) => conn.record(reason),
+            None => entry.first.connection((key.0, key.1), key.2).record(reason),
+        });
+        if let (Some(w), Some(conn)) = (&mut self.watch, &entry.conn) {
             record.steps = w.take(conn);
         }
         record
@@ -382,35 +470,65 @@ impl Tracker {
 
     /// Evicts the connection with the earliest real deadline (the least recently active, roughly).
     fn evict_one(&mut self) {
-        while let Some(Reverse((_, key, id))) = self.timers.pop() {
-            let Some(entry) = self.table.get_mut(&key) else {
+        while let Some(Reverse((_, id, slot))) = self.timers.pop() {
+            let Some((_, entry)) = self.table.get_mut(slot).filter(|(_, e)| e.id() == id) else {
                 continue;
             };
-            if entry.conn.id != id {
-                continue;
-            }
-            let real = Self::deadline(&self.config, &entry.conn);
+            let real = entry.deadline(&self.config);
             if real > entry.queued {
                 // Stale: the connection was active since; queue it at its real deadline and look again.
                 entry.queued = real;
-                self.timers.push(Reverse((real, key, id)));
+                self.timers.push(Reverse((real, id, slot)));
                 continue;
             }
             self.stats.evicted += 1;
-            self.end(key, EndReason::Evicted);
+            self.end(slot, EndReason::Evicted);
             return;
         }
     }
 
     /// Drops stale timer entries so the heap stays proportional to the table.
     fn rebuild_timers(&mut self) {
+        let config = self.config;
         self.timers = self
             .table
             .iter_mut()
-            .map(|(k, e)| {
-                e.queued = Self::deadline(&self.config, &e.conn);
-                Reverse((e.queued, *k, e.conn.id))
+            .map(|(slot, (_, e))| {
+                e.queued = e.deadline(&config);
+                Reverse((e.queued, e.id(), slot))
             })
             .collect();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Config, Entry, FlowKey, Tracker};
+    use crate::first_segment::FirstSegment;
+    use crate::segment::{Flags, Segment, Timestamp};
+
+    /// An unbuilt connection's deadline ([`Entry::deadline`]) is the one the connection has once built,
+    /// for every SYN that is kept unbuilt: with ECN bits, with Fast Open data.
+    #[test]
+    fn an_unbuilt_connection_keeps_the_deadline_of_a_built_one() {
+        let config = Config::default();
+        let mut syn = Segment::between("10.0.0.1:40000".parse().unwrap(), "10.0.0.2:80".parse().unwrap());
+        for (flags, payload) in [
+            (Flags::SYN, 0),
+            (Flags::SYN | Flags::ECE | Flags::CWR, 0),
+            (Flags::SYN | Flags::PSH, 100),
+        ] {
+            (syn.flags, syn.payload_len) = (Flags(flags), payload);
+            assert!(FirstSegment::unbuilt(&syn));
+            let key = FlowKey::of(&syn);
+            let mut entry = Entry {
+                first: FirstSegment::new(1, &syn, Timestamp(7), key.0),
+                conn: None,
+                queued: Timestamp(0),
+            };
+            let unbuilt = entry.deadline(&config);
+            let built = Tracker::deadline(&config, entry.built(&key));
+            assert_eq!(unbuilt, built, "flags {flags:#x}, {payload} bytes");
+        }
     }
 }

@@ -71,7 +71,7 @@ impl Wire {
 
     /// The connection being tracked between the two ends.
     #[track_caller]
-    fn conn(&self) -> &Connection {
+    fn conn(&mut self) -> &Connection {
         self.t
             .connection(self.client, self.server)
             .expect("the connection is tracked")
@@ -80,8 +80,9 @@ impl Wire {
     /// Asserts the client's and the server's states now, as the tracker holds them.
     #[track_caller]
     pub fn is(&mut self, client: State, server: State) -> &mut Wire {
+        let me = self.client;
         let conn = self.conn();
-        let (c, s) = if conn.client().addr == self.client {
+        let (c, s) = if conn.client().addr == me {
             (conn.client(), conn.server())
         } else {
             (conn.server(), conn.client())

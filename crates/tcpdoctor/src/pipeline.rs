@@ -259,10 +259,14 @@ impl<S: Sink> Back<S> {
                     0 => None,
                     n => self.tunnel_names.get(&n).cloned(),
                 },
-                process: self
-                    .processes
-                    .remove(&flow_key(r.client, r.server, r.tunnel))
-                    .map(|p| p.to_string()),
+                // Empty but for PKTAP captures: not even hashed then (a flood ends a million records).
+                process: if self.processes.is_empty() {
+                    None
+                } else {
+                    self.processes
+                        .remove(&flow_key(r.client, r.server, r.tunnel))
+                        .map(|p| p.to_string())
+                },
                 kernel: self.kernel.as_mut().map(|k| k.join(&r)),
             };
             self.sink.connection(&r, &cx)?;
