@@ -15,7 +15,9 @@ use crate::segment::{Segment, Timestamp};
 use crate::seq::Seq;
 use crate::state::State;
 use crate::transition::Trigger;
+#[cfg(test)]
 use crate::zeek::ZeekConn;
+use crate::zeek::rows::ZeekRows;
 
 pub use crate::record::{Anomalies, ConnectionRecord, ZeekSummary};
 
@@ -61,16 +63,9 @@ pub struct Connection {
     /// answers it carries this sequence number.
     discovery_ack: Option<Seq>,
     anomalies: Anomalies,
-    zeek: ZeekConn,
-    /// Zeek connections on this 4-tuple that Zeek ended while this connection went on.
-    zeek_earlier: Vec<ZeekSummary>,
-    /// Zeek connections beyond [`MAX_ZEEK_SPLITS`], counted only.
-    zeek_dropped: u32,
+    /// Zeek's view, when an output prints it ([`crate::tracker::Config::zeek_view`]).
+    zeek: Option<Box<ZeekRows>>,
 }
-
-/// Earlier Zeek connections kept per connection: bounds memory for a long connection that Zeek splits
-/// again and again (every idle period of its inactivity timeout).
-const MAX_ZEEK_SPLITS: usize = 8;
 
 /// What the tracker must do after a segment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,9 +76,10 @@ pub enum Applied {
 }
 
 impl Connection {
-    /// Starts tracking with the first segment seen on a 4-tuple (already applied).
+    /// Starts tracking with the first segment seen on a 4-tuple (already applied), with Zeek's view
+    /// of it if `zeek_view`.
     #[must_use]
-    pub fn new(id: u64, seg: &Segment, now: Timestamp) -> Connection {
+    pub fn new(id: u64, seg: &Segment, now: Timestamp, zeek_view: bool) -> Connection {
         let client_is_src = if seg.flags.syn() {
             !seg.flags.ack()
         } else {
@@ -115,11 +111,8 @@ impl Connection {
             silence: 0,
             discovery_ack: None,
             anomalies: Anomalies::default(),
-            zeek: ZeekConn::new(seg, now),
-            zeek_earlier: Vec::new(),
-            zeek_dropped: 0,
+            zeek: zeek_view.then(|| Box::new(ZeekRows::new(seg, now))),
         };
-        conn.zeek.observe(seg, now);
         if !seg.flags.syn() {
             conn.client.enter(Trigger::PickedUp, now);
             conn.server.enter(Trigger::PickedUp, now);
@@ -144,7 +137,7 @@ impl Connection {
     /// Zeek's view of the connection's current part (the tests' transcripts look at it).
     #[cfg(test)]
     pub(crate) fn zeek_view(&self) -> &ZeekConn {
-        &self.zeek
+        &self.zeek.as_ref().expect("the transcripts keep Zeek's view").now
     }
 
     /// The tunnel that carried it ([`Segment::tunnel`]; 0: none).
@@ -181,7 +174,9 @@ impl Connection {
         if seg.flags.syn() && !seg.flags.ack() && !seg.flags.rst() && self.is_new_syn(from, seg, now) {
             return Applied::NewConnection;
         }
-        self.observe_zeek(seg, now);
+        if let Some(zeek) = &mut self.zeek {
+            zeek.observe(seg, now);
+        }
         self.apply(seg, now);
         Applied::Ok
     }
@@ -191,21 +186,6 @@ impl Connection {
     pub fn reopen(&mut self, now: Timestamp) {
         self.client.enter(Trigger::Reopened, now);
         self.server.enter(Trigger::Reopened, now);
-    }
-
-    /// Zeek's view ends a connection on its own timers and its own port-reuse test, which need not
-    /// agree with ours (it splits a one-sided connection after 5 s, for example): when it does, the
-    /// finished Zeek connection is kept beside this one so that the conn.log has every row Zeek would.
-    fn observe_zeek(&mut self, seg: &Segment, now: Timestamp) {
-        if self.zeek.expired(now) || self.zeek.is_reuse(seg) {
-            let done = std::mem::replace(&mut self.zeek, ZeekConn::new(seg, now));
-            if self.zeek_earlier.len() < MAX_ZEEK_SPLITS {
-                self.zeek_earlier.push(ZeekSummary::of(&done));
-            } else {
-                self.zeek_dropped += 1;
-            }
-        }
-        self.zeek.observe(seg, now);
     }
 
     /// A SYN that cannot belong to this connection: the old one is over (closed, reset, TIME-WAIT,
@@ -677,8 +657,7 @@ impl Connection {
             Some((o, why, e)) => (Some(o), why, Some(e)),
             None => (None, Vec::new(), None),
         };
-        let mut zeek = self.zeek_earlier.clone();
-        zeek.push(ZeekSummary::of(&self.zeek));
+        let (zeek, zeek_dropped) = self.zeek.as_ref().map(|z| z.summaries()).unwrap_or_default();
         ConnectionRecord {
             id: self.id,
             client: self.client.addr,
@@ -709,7 +688,7 @@ impl Connection {
             packets_server: self.server.packets,
             anomalies: self.anomalies,
             zeek,
-            zeek_dropped: self.zeek_dropped,
+            zeek_dropped,
             steps: None,
         }
     }

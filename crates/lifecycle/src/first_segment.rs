@@ -87,31 +87,43 @@ impl FirstSegment {
     /// [`FirstSegment::connection`] on the heap: once per connection, out of the way of every segment.
     #[cold]
     #[inline(never)]
-    pub(crate) fn build(&self, ends: (SocketAddr, SocketAddr), tunnel: u32) -> Box<Connection> {
-        Box::new(self.connection(ends, tunnel))
+    pub(crate) fn build(
+        &self,
+        ends: (SocketAddr, SocketAddr),
+        tunnel: u32,
+        zeek_view: bool,
+    ) -> Box<Connection> {
+        Box::new(self.connection(ends, tunnel, zeek_view))
     }
 
-    /// The connection as the tracker would have built it when the segment arrived.
-    pub(crate) fn connection(&self, ends: (SocketAddr, SocketAddr), tunnel: u32) -> Connection {
-        Connection::new(self.id, &self.segment(ends, tunnel), self.at)
+    /// The connection as the tracker would have built it when the segment arrived (with Zeek's view
+    /// if `zeek_view`).
+    pub(crate) fn connection(
+        &self,
+        ends: (SocketAddr, SocketAddr),
+        tunnel: u32,
+        zeek_view: bool,
+    ) -> Connection {
+        Connection::new(self.id, &self.segment(ends, tunnel), self.at, zeek_view)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::FirstSegment;
+    use crate::ending::EndReason;
     use crate::segment::{Flags, Segment, Timestamp};
     use crate::steps::WatchOptions;
     use crate::tracker::{Config, Event, Tracker};
-    use crate::{Cause, Seq};
+    use crate::{Cause, ConnectionRecord, Seq};
 
     /// Every record of a run, in the order they came, without the steps a watch adds.
-    fn records(mut t: Tracker, segments: &[(u64, Segment)]) -> Vec<String> {
+    fn records(mut t: Tracker, segments: &[(u64, Segment)]) -> Vec<ConnectionRecord> {
         let mut out = Vec::new();
         let mut drain = |t: &mut Tracker| {
             while let Some(Event::Ended(mut r)) = t.poll_event() {
                 r.steps = None;
-                out.push(format!("{r:?}"));
+                out.push(*r);
             }
         };
         for (ms, seg) in segments {
@@ -125,11 +137,9 @@ mod tests {
         out
     }
 
-    /// Connections left unbuilt (only a SYN seen) end with the same records, in the same order, as when
-    /// every connection is built at once (which a watch on all of them forces): evicted by the cap,
-    /// timed out, answered later, retransmitted, and ended with the capture.
-    #[test]
-    fn an_unbuilt_connection_reports_what_a_built_one_does() {
+    /// 400 connections to one server, a SYN every 8 ms: answered and completed, refused, retransmitted,
+    /// or left unanswered, in turn.
+    fn syns() -> Vec<(u64, Segment)> {
         let server: std::net::SocketAddr = "192.0.2.1:80".parse().unwrap();
         let mut segments = Vec::new();
         for i in 0..400u64 {
@@ -138,7 +148,6 @@ mod tests {
                 .unwrap();
             let mut syn = Segment::between(client, server);
             (syn.flags, syn.seq, syn.options.mss) = (Flags(Flags::SYN), Seq(i as u32 * 7919), Some(1460));
-            // Every 8 ms, so that the 1 s handshake timeout below ends the early ones.
             segments.push((i * 8, syn));
             match i % 4 {
                 // Answered, then the handshake completes: built on the SYN-ACK.
@@ -162,13 +171,25 @@ mod tests {
                 _ => {}
             }
         }
-        let config = Config {
+        segments
+    }
+
+    /// A 1 s handshake timeout ends the early unanswered SYNs; a cap of 200 evicts others.
+    fn config() -> Config {
+        Config {
             handshake_timeout: 1_000_000_000,
             max_connections: 200,
             ..Config::default()
-        };
-        let lazy = records(Tracker::new(config), &segments);
-        let mut built = Tracker::new(config);
+        }
+    }
+
+    /// Connections left unbuilt (only a SYN seen) end with the same records, in the same order, as when
+    /// every connection is built at once (which a watch on all of them forces): evicted by the cap,
+    /// timed out, answered later, retransmitted, and ended with the capture.
+    #[test]
+    fn an_unbuilt_connection_reports_what_a_built_one_does() {
+        let lazy = records(Tracker::new(config()), &syns());
+        let mut built = Tracker::new(config());
         built.watch(
             |_| true,
             WatchOptions {
@@ -176,11 +197,34 @@ mod tests {
                 fold: false,
             },
         );
-        let built = records(built, &segments);
+        assert_eq!(lazy, records(built, &syns()));
         assert_eq!(lazy.len(), 400);
-        assert_eq!(lazy, built);
-        assert!(lazy.iter().any(|r| r.contains("Evicted")) && lazy.iter().any(|r| r.contains("IdleTimeout")));
-        assert!(lazy.iter().any(|r| r.contains(&format!("{:?}", Cause::Refused))));
+        for reason in [
+            EndReason::Evicted,
+            EndReason::IdleTimeout,
+            EndReason::EndOfCapture,
+        ] {
+            assert!(lazy.iter().any(|r| r.end_reason == reason), "{reason:?}");
+        }
+        assert!(lazy.iter().any(|r| r.cause == Cause::Refused));
+    }
+
+    /// Without Zeek's view the records are the same but for the Zeek rows, which they lack.
+    #[test]
+    fn without_zeek_view_only_the_zeek_rows_are_missing() {
+        let mut with = records(Tracker::new(config()), &syns());
+        let without = records(
+            Tracker::new(Config {
+                zeek_view: false,
+                ..config()
+            }),
+            &syns(),
+        );
+        assert!(with.iter().all(|r| !r.zeek.is_empty()));
+        for r in &mut with {
+            r.zeek.clear();
+        }
+        assert_eq!(with, without);
     }
 
     #[test]

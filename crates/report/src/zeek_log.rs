@@ -56,6 +56,10 @@ fn uid(id: u64) -> String {
 /// Writes the rows of one connection: one per Zeek connection it spans (Zeek may split one TCP
 /// connection on its own timers), with uids derived from the record id.
 pub fn write_connection(out: &mut impl Write, r: &ConnectionRecord) -> io::Result<()> {
+    if r.zeek.is_empty() {
+        // The tracker kept no Zeek view (`Config::zeek_view`): no row rather than a missing one.
+        return Err(io::Error::other("a connection record without a Zeek row"));
+    }
     for (i, z) in r.zeek.iter().enumerate() {
         write_row(out, r.id.wrapping_mul(64).wrapping_add(i as u64), z)?;
     }

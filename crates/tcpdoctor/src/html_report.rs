@@ -86,4 +86,9 @@ impl<S: Sink> Sink for WithHtml<S> {
         report.write(&mut out, facts)?;
         out.flush()
     }
+
+    /// The report prints nothing of Zeek's.
+    fn zeek_view(&self) -> bool {
+        self.inner.zeek_view()
+    }
 }

@@ -19,6 +19,11 @@ pub enum Format {
 pub trait Sink {
     fn connection(&mut self, r: &ConnectionRecord, cx: &Context) -> io::Result<()>;
     fn finish(&mut self, facts: &CaptureFacts, tracker: &TrackerStats) -> io::Result<()>;
+    /// Whether the records must carry Zeek's view ([`lifecycle::Config::zeek_view`]): unless a sink
+    /// says it prints none, they do.
+    fn zeek_view(&self) -> bool {
+        true
+    }
 }
 
 /// A renderer fed one connection at a time, then the facts at the end.
@@ -100,5 +105,10 @@ impl<W: Write> Sink for Output<W> {
             Format::Connections | Format::Json => {}
         }
         self.out.flush()
+    }
+
+    /// The summary and the table print nothing of Zeek's.
+    fn zeek_view(&self) -> bool {
+        matches!(self.format, Format::Json | Format::Zeek)
     }
 }

@@ -208,9 +208,13 @@ pub struct Back<S: Sink> {
 }
 
 impl<S: Sink> Back<S> {
+    /// The tracker keeps Zeek's view only if `sink` prints it.
     pub fn new(config: Config, sink: S) -> Back<S> {
         Back {
-            tracker: Tracker::new(config),
+            tracker: Tracker::new(Config {
+                zeek_view: sink.zeek_view(),
+                ..config
+            }),
             processes: HashMap::new(),
             tunnel_names: HashMap::new(),
             kernel: None,

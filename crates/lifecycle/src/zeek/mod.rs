@@ -104,6 +104,7 @@ mod history;
 mod process;
 mod reassembly;
 mod role;
+pub(crate) mod rows;
 mod state_machine;
 #[cfg(test)]
 mod tests;

@@ -149,7 +149,7 @@ mod tests {
         let server: SocketAddr = "10.0.0.2:80".parse().unwrap();
         let mut syn = Segment::between(client, server);
         syn.flags = Flags(Flags::SYN);
-        let conn = Connection::new(0, &syn, Timestamp(5));
+        let conn = Connection::new(0, &syn, Timestamp(5), false);
         for yes in [
             "10.0.0.1",
             "10.0.0.2",

@@ -235,7 +235,9 @@ fn a_hundred_thousand_retransmissions_are_one_connection_with_the_right_bytes() 
 
 /// Writes the benchmark's captures (not a test: `bench/floods.sh` runs it). `TCPDOCTOR_FLOOD_DIR` is
 /// where, `TCPDOCTOR_FLOOD_SYNS` how many SYNs in the flood (default 5,000,000; at most 16,777,215),
-/// `TCPDOCTOR_FLOOD_RETRANSMISSIONS` how many copies of the retransmitted segment (default 1,000,000).
+/// `TCPDOCTOR_FLOOD_RETRANSMISSIONS` how many copies of the retransmitted segment (default 1,000,000),
+/// `TCPDOCTOR_FLOOD_IDLE` how many established idle connections (default 1,000,000;
+/// `bench/flood-memory.sh`).
 #[test]
 #[ignore = "writes the flood benchmark's captures; run by bench/floods.sh"]
 fn write_flood_captures() {
@@ -245,6 +247,10 @@ fn write_flood_captures() {
     generate::syn_flood(
         &dir.join("syn-flood.pcap"),
         number("TCPDOCTOR_FLOOD_SYNS", 5_000_000).min(0xff_ffff),
+    );
+    generate::idle_connections(
+        &dir.join("idle-connections.pcap"),
+        number("TCPDOCTOR_FLOOD_IDLE", 1_000_000).min(0xff_ffff),
     );
     generate::port_scan(&dir.join("port-scan.pcap"));
     generate::retransmissions(

@@ -117,6 +117,49 @@ pub fn syn_flood(path: &Path, n: u32) {
     w.finish();
 }
 
+/// Many idle connections: `n` clients (n < 2^24, addressed as in [`syn_flood`]) each complete a
+/// handshake with 192.0.2.1:80 and then send nothing, 2 µs apart: every connection is established
+/// and tracked until the end of the capture (the idle timeout is 300 s).
+pub fn idle_connections(path: &Path, n: u32) {
+    let mut w = RawPcap::create(path);
+    let server = [192, 0, 2, 1];
+    for i in 0..n {
+        let s = scatter24(i);
+        let client = [10, (s >> 16) as u8, (s >> 8) as u8, s as u8];
+        let port = 1024 + (scatter24(i ^ 0x5555) % 60_000) as u16;
+        let (isn, server_isn) = (i.wrapping_mul(2_654_435_761), i.wrapping_mul(40_503));
+        let ts = FLOOD_START + u64::from(i) * 2_000;
+        w.packet(ts, tcp4(client, port, server, 80, SYN, isn, 0, 0));
+        w.packet(
+            ts + 500,
+            tcp4(
+                server,
+                80,
+                client,
+                port,
+                SYN | ACK,
+                server_isn,
+                isn.wrapping_add(1),
+                0,
+            ),
+        );
+        w.packet(
+            ts + 1_000,
+            tcp4(
+                client,
+                port,
+                server,
+                80,
+                ACK,
+                isn.wrapping_add(1),
+                server_isn.wrapping_add(1),
+                0,
+            ),
+        );
+    }
+    w.finish();
+}
+
 /// What [`port_scan`] answered, per destination port.
 pub fn scan_answer(port: u16) -> &'static str {
     if port % 2 == 0 {
