@@ -11,8 +11,9 @@
 //!   bytes: the key, the SYN without its addresses, a deadline), its slot number in the hash index (4
 //!   bytes, times up to 2.3 buckets per entry, plus a control byte each) and its timer-heap entry (24
 //!   bytes, times 2 for the vector's doubling): about 200 bytes, bound at 256 (issue 15's target);
-//! - one built (answered): the connection itself on top (1,288 bytes, boxed, plus the allocator's
-//!   header and its Zeek history string), bound at 2.5 KiB.
+//! - one built (answered): the connection itself on top (640 bytes, boxed, plus the allocator's
+//!   header; with `--json` or `--zeek`, Zeek's view in a box of its own, 656 bytes and its history
+//!   string), bound at 2.5 KiB.
 //!
 //! On top of that, the baseline (the run on an empty capture: the binary, its libraries, the 256 KiB
 //! stream buffer; measured here) and 8 MiB for the output buffer, the summary's examples and the
