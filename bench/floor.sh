@@ -16,9 +16,11 @@
 # have taken MAX_GIB (default 10) GiB of memory (MemAvailable, so the kernel's sockets included).
 # Usage: bench/floor.sh [OUT.md]   (env: TW, CW, EST, ADDRS, HOLDERS, CONNS_PER_HOLDER, RUNS, WARMUP,
 # BUILD_SECS, MAX_GIB, OTHER_BIN: another build's binary, also run, with the --state rows unless
-# STATE_ROWS=0 (at a million sockets the runs must fit in TIME-WAIT's 60 s); PROFILE=DIR: instead of the
-# hyperfine run, profile `status --json` into DIR with `perf stat`, `perf record -g` (its report
-# by symbol, --no-children) and `strace -c -f`: needs Debian's linux-perf and strace)
+# STATE_ROWS=0 (at a million sockets the runs must fit in TIME-WAIT's 60 s); EXTRA: more `status --json`
+# rows, one per ;-separated list of arguments; PROFILE=DIR: instead of the hyperfine run, profile
+# `status --json` into DIR with `perf stat`, `perf record --call-graph dwarf` (its report by symbol,
+# --no-children)
+# and `strace -c -f`, and the floor with `perf record -g`: needs Debian's linux-perf and strace)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -75,12 +77,16 @@ if [ -n "${PROFILE:-}" ]; then
     mkdir -p "$PROFILE"
     in_ns() { ip netns exec "$NS" "$@"; }
     in_ns perf stat -r 3 -o "$PROFILE/stat.txt" -- "$BIN" status --json >/dev/null
-    in_ns perf record -q -g -o "$PROFILE/perf.data" -- "$BIN" status --json >/dev/null
+    # DWARF: the release build keeps line tables but no frame pointers.
+    in_ns perf record -q --call-graph dwarf -o "$PROFILE/perf.data" -- "$BIN" status --json >/dev/null
     perf report -i "$PROFILE/perf.data" --no-children --stdio -g none --percent-limit 0.5 \
         --sort dso,sym >"$PROFILE/report.txt" 2>/dev/null
     perf report -i "$PROFILE/perf.data" --no-children --stdio -g caller,0.5,callee,function,percent \
         --percent-limit 2 >"$PROFILE/callers.txt" 2>/dev/null
     in_ns strace -c -f -o "$PROFILE/strace.txt" -- "$BIN" status --json >/dev/null
+    in_ns perf record -q -g -o "$PROFILE/floor.data" -- "$FLOOR"
+    perf report -i "$PROFILE/floor.data" --no-children --stdio -g none --percent-limit 0.5 \
+        --sort dso,sym >"$PROFILE/floor-report.txt" 2>/dev/null
     echo "namespace $NS: $(count) after profiling into $PROFILE" >&2
     exit 0
 fi
@@ -95,6 +101,9 @@ if [ -n "${OTHER_BIN:-}" ] && [ "${STATE_ROWS:-1}" != 0 ]; then
     cmds+=(-n "this build: status --json --state close-wait,time-wait" "$BIN status --json --state close-wait,time-wait")
     other "status --json --state close-wait,time-wait"
 fi
+# EXTRA: more `status --json` rows, one per ;-separated list of arguments (e.g. "--dump-bands 1").
+IFS=';' read -ra extra <<<"${EXTRA:-}"
+for args in "${extra[@]}"; do cmds+=(-n "tcpdoctor status --json $args" "$BIN status --json $args"); done
 cmds+=(-n "ss -tan" "ss -tan")
 # -N: no shell; hyperfine itself runs inside the namespace, and discards the output.
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -106,19 +115,20 @@ AFTER=$(count)
 {
     echo "$(date -u +%Y-%m-%d), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), Linux $(uname -r)."
     echo "Namespace with $BEFORE before the runs, $AFTER after. Load average $LOAD_BEFORE before, $LOAD_AFTER after."
-    echo "Reproduce: \`TW=$TW CW=$CW EST=$EST ADDRS=$ADDRS HOLDERS=$HOLDERS CONNS_PER_HOLDER=$CONNS_PER_HOLDER RUNS=$RUNS WARMUP=$WARMUP bench/floor.sh\`."
+    echo "Reproduce: \`${OTHER_BIN:+OTHER_BIN=$OTHER_BIN STATE_ROWS=${STATE_ROWS:-1} }${EXTRA:+EXTRA=\"$EXTRA\" }TW=$TW CW=$CW EST=$EST ADDRS=$ADDRS HOLDERS=$HOLDERS CONNS_PER_HOLDER=$CONNS_PER_HOLDER RUNS=$RUNS WARMUP=$WARMUP bench/floor.sh\`."
     echo
     cat "$OUT.table"
     echo
-    echo "| Command | mean / floor | user + system / floor's |"
-    echo "|:---|---:|---:|"
+    # Other engineers' builds share the cores: the fastest run and the CPU time are the steadier ratios.
+    echo "| Command | mean / floor's | min / floor's | user + system / floor's |"
+    echo "|:---|---:|---:|---:|"
     python3 - "$OUT.json" <<'PY'
 import json, sys
 results = json.load(open(sys.argv[1]))["results"]
 floor = results[0]
 cpu = lambda r: r["user"] + r["system"]
 for r in results:
-    print(f"| `{r['command']}` | {r['mean'] / floor['mean']:.2f}x | {cpu(r) / cpu(floor):.2f}x |")
+    print(f"| `{r['command']}` | {r['mean'] / floor['mean']:.2f}x | {r['min'] / floor['min']:.2f}x | {cpu(r) / cpu(floor):.2f}x |")
 PY
 } >"$OUT"
 rm -f "$OUT.table" "$OUT.json"
