@@ -8,7 +8,7 @@
 # taken before and after. For larger tables, HOLDERS processes first hold CONNS_PER_HOLDER more
 # established connections each (both ends, so 2 fds each: a process may hold 20k fds here; ESTABLISHED
 # sockets do not expire), spread over ADDRS addresses. A million sockets:
-#   TW=165000 ADDRS=4 HOLDERS=42 CONNS_PER_HOLDER=9900 RUNS=5 WARMUP=1 bench/floor.sh
+#   TW=100000 ADDRS=4 HOLDERS=45 CONNS_PER_HOLDER=9900 RUNS=3 WARMUP=1 bench/floor.sh
 #
 # Needs root, gcc, python3, iproute2 and hyperfine. Everything runs on loopback inside a namespace this
 # script creates; it kills only the processes it started and removes the namespace on exit, however it
