@@ -3,7 +3,7 @@
 # on a busy machine as on an idle one), for
 #   1. the tracker alone: the tracker bench's workload (crates/lifecycle/benches/tracker_count.rs,
 #      46,000 segments), per segment: (I(6 iterations) - I(1)) / 5 / segments;
-#   2. the whole `analyze --one-thread` of the corpus's mix.pcap (7,576 frames), per frame: reading,
+#   2. the whole `analyze` of the corpus's mix.pcap (7,576 frames), per frame: reading,
 #      decoding, tracking and the summary.
 # Each is compared with bench/regress.baseline; the script fails (exit 1) when one grew by more than
 # 10 %. On demand, not in CI (about 10 s; the counts move by a few instructions from run to run:
@@ -35,7 +35,7 @@ count() { # instructions of a command under callgrind
 one=$(count "$bench_bin" 1)
 six=$(count "$bench_bin" 6)
 tracker=$(( (six - one) / 5 / segments ))
-whole=$(( $(count target/release/tcpdoctor analyze --one-thread ../shared/corpus/mix.pcap) / frames ))
+whole=$(( $(count target/release/tcpdoctor analyze ../shared/corpus/mix.pcap) / frames ))
 echo "tracker: $tracker instructions per segment"
 echo "analyze: $whole instructions per frame"
 

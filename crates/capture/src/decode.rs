@@ -2,7 +2,7 @@
 //! frame, a skipped header/block, or a request for more bytes.
 //!
 //! Decoders never own or copy input: they look at a slice that starts at the current record and return
-//! lengths and ranges. That lets the memory-mapped source hand out frames that borrow the map and the
+//! lengths and ranges. That lets the in-memory source hand out frames that borrow its bytes and the
 //! streaming source hand out frames that borrow its buffer, with one decoder for both, so a file gives
 //! the same frames and the same error whichever way it is read.
 

@@ -35,7 +35,7 @@ pub enum CaptureError {
         detail: String,
     },
 
-    /// The input could not be opened or mapped.
+    /// The input could not be opened.
     #[error("{name}: cannot open: {error}")]
     Open { name: String, error: io::Error },
 

@@ -91,7 +91,7 @@ impl Read for Pieces<'_> {
     }
 }
 
-/// The in-memory source alone (the memory-mapped path of `tcpdoctor analyze FILE`).
+/// The in-memory source alone (what `tcpdoctor lab` and the tests read).
 pub fn fuzz_pcap_slice(data: &[u8]) {
     let mut src = crate::from_bytes("fuzz", data);
     let (_, _) = drain(&mut src, data.len());

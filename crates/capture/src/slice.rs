@@ -1,6 +1,6 @@
-//! Frames straight out of an in-memory capture: a memory-mapped file or any byte buffer.
+//! Frames straight out of an in-memory capture: any byte buffer (`tcpdoctor lab`'s capture, tests).
 //!
-//! This is the fast path: frames borrow the buffer, so reading a frame copies and allocates nothing.
+//! Frames borrow the buffer, so reading a frame copies and allocates nothing.
 
 use crate::decode::{Decoder, Record, Unit};
 use crate::error::CaptureError;
@@ -16,9 +16,6 @@ pub struct SliceSource<B> {
     decoder: Option<Decoder>,
     /// Set after the end or an error: later calls return `Ok(None)`.
     done: bool,
-    /// Called with the offset of each frame about to be returned, so that a backing store can give back
-    /// what lies before it (see [`crate::mapped`]).
-    release: Option<fn(&mut B, usize)>,
 }
 
 impl<B: AsRef<[u8]>> SliceSource<B> {
@@ -29,14 +26,7 @@ impl<B: AsRef<[u8]>> SliceSource<B> {
             pos: 0,
             decoder: None,
             done: false,
-            release: None,
         }
-    }
-
-    /// Calls `release` with the offset of every frame before it is returned.
-    pub(crate) fn with_release(mut self, release: fn(&mut B, usize)) -> SliceSource<B> {
-        self.release = Some(release);
-        self
     }
 
     /// Steps to the next frame; returns it with the offset it starts at.
@@ -83,12 +73,7 @@ impl<B: AsRef<[u8]>> FrameSource for SliceSource<B> {
             return Ok(None);
         }
         match self.advance() {
-            Ok(Some((record, at))) => {
-                if let Some(release) = self.release {
-                    release(&mut self.bytes, at);
-                }
-                Ok(Some(Frame::new(record, self.bytes.as_ref(), at, at as u64)))
-            }
+            Ok(Some((record, at))) => Ok(Some(Frame::new(record, self.bytes.as_ref(), at, at as u64))),
             other => {
                 self.done = true;
                 other.map(|_| None)

@@ -1,4 +1,4 @@
-//! Frames from a byte stream (stdin, a pipe, a FIFO) through one bounded buffer.
+//! Frames from a byte stream (a file, stdin, a pipe, a FIFO) through one bounded buffer.
 //!
 //! The buffer holds at most one partial record plus what the last read brought: it starts at
 //! [`CHUNK`] and grows only to fit a single record or block larger than that, which the decoders cap
@@ -33,6 +33,8 @@ pub struct StreamSource<R> {
     decoder: Option<Decoder>,
     /// Set after the end or an error: later calls return `Ok(None)`.
     done: bool,
+    /// The input's length, when known ([`FrameSource::total_bytes`]).
+    size: Option<u64>,
 }
 
 impl<R: Read> StreamSource<R> {
@@ -47,7 +49,14 @@ impl<R: Read> StreamSource<R> {
             eof: false,
             decoder: None,
             done: false,
+            size: None,
         }
+    }
+
+    /// Says how long the input is (a regular file's length), for a progress bar.
+    pub(crate) fn with_size(mut self, size: Option<u64>) -> StreamSource<R> {
+        self.size = size;
+        self
     }
 
     /// Steps to the next frame; returns it with its position in `buf` and in the stream.
@@ -145,6 +154,6 @@ impl<R: Read> FrameSource for StreamSource<R> {
     }
 
     fn total_bytes(&self) -> Option<u64> {
-        None
+        self.size
     }
 }

@@ -8,7 +8,7 @@ use crate::filter::FilterArgs;
 use crate::html_report::{self, HtmlArgs};
 use crate::ladder::LadderArgs;
 use crate::output::{Format, Output, Sink};
-use crate::pipeline::{Back, Front, OwnedSeg, Pipeline, Seg};
+use crate::pipeline::{Back, Front, Pipeline, Seg};
 use crate::seconds;
 use crate::signals::Stop;
 use anyhow::{Context as _, Result};
@@ -19,7 +19,6 @@ use lifecycle::Config;
 use packet::DecoderConfig;
 use std::io::{self, IsTerminal};
 use std::path::PathBuf;
-use std::sync::mpsc;
 use std::time::Duration;
 
 /// Inputs smaller than this finish before a progress bar would be of use.
@@ -45,10 +44,6 @@ pub struct AnalyzeArgs {
     /// Never show a progress bar.
     #[arg(long)]
     pub no_progress: bool,
-    /// Read, decode, track and render on one thread (by default reading and decoding run on a thread
-    /// of their own): the same output, for tests and measurements.
-    #[arg(long, hide = true)]
-    pub one_thread: bool,
 }
 
 /// How connections are printed (shared by `analyze` and `capture`).
@@ -152,11 +147,7 @@ pub fn run(args: &AnalyzeArgs) -> Result<i32> {
     // Ctrl-C, SIGTERM or SIGHUP: report what was read. `tcpdump -w - | tcpdoctor analyze -` gets the
     // same Ctrl-C in both processes: tcpdump flushes and exits, and the summary comes at the pipe's end.
     let stop = Stop::install_second_exits().context("installing signal handlers")?;
-    let read = if args.one_thread {
-        read_inputs(pipeline, &args.files, !args.no_progress, &stop)?
-    } else {
-        read_inputs_on_two_threads(pipeline, &args.files, !args.no_progress, &stop)?
-    };
+    let read = read_inputs(pipeline, &args.files, !args.no_progress, &stop)?;
     Ok(report_errors(&read))
 }
 
@@ -168,8 +159,14 @@ pub struct Read<S> {
     pub interrupted: bool,
 }
 
-/// Reads every input through `pipeline`, in order, on this thread, and finishes it. The error is an
-/// output failure; the inputs' own are in [`Read::errors`].
+/// Reads every input through `pipeline`, in order, and finishes it. The error is an output failure;
+/// the inputs' own are in [`Read::errors`].
+///
+/// Decoding, tracking and rendering run on this thread, and only the `read` calls on another
+/// ([`capture::Prefetch`]): on a capture in the page cache those are the kernel's copy of the file, as
+/// long as all the rest, and that split balances the two cores. Decoding on the reading thread as
+/// well (until 2026-11-29) left that thread the slower one: 111 ms on the 335 MB mix against 84 ms
+/// (BENCHMARKS.md).
 pub fn read_inputs<S: Sink>(
     pipeline: Pipeline<S>,
     files: &[PathBuf],
@@ -178,55 +175,6 @@ pub fn read_inputs<S: Sink>(
 ) -> Result<Read<S>> {
     let Pipeline { mut front, mut back } = pipeline;
     let errors = read_frames(&mut front, files, progress, stop, |seg| back.segment(seg))?;
-    finish(front, back, errors, stop)
-}
-
-/// Segments handed from the reading thread to the tracking thread at a time: enough to make the
-/// handover's cost vanish, few enough to stay in cache.
-const BATCH: usize = 512;
-/// Batches in flight between the two threads.
-const IN_FLIGHT: usize = 8;
-
-/// As [`read_inputs`], on two threads: another thread reads and decodes, this one tracks and renders
-/// (so that the tracker's memory comes from the main thread's allocator arena, as with one thread:
-/// glibc gives a second thread an arena of its own, and tracking there cost a SYN flood 50 % more
-/// peak memory). The tracking gets the same segments in the same order, so the output is the same.
-pub fn read_inputs_on_two_threads<S: Sink>(
-    pipeline: Pipeline<S>,
-    files: &[PathBuf],
-    progress: bool,
-    stop: &Stop,
-) -> Result<Read<S>> {
-    let Pipeline { front, mut back } = pipeline;
-    let (front, errors) = std::thread::scope(|scope| -> Result<(Front, Vec<CaptureError>)> {
-        let (tx, rx) = mpsc::sync_channel::<Vec<OwnedSeg>>(IN_FLIGHT);
-        let reading = scope.spawn(move || -> (Front, io::Result<Vec<CaptureError>>) {
-            let mut front = front;
-            let mut batch = Vec::with_capacity(BATCH);
-            // Sending fails only once the tracking side stopped, on its own error (returned below).
-            let send =
-                |batch: Vec<OwnedSeg>| tx.send(batch).map_err(|_| io::Error::other("tracking stopped"));
-            let read = read_frames(&mut front, files, progress, stop, |seg| {
-                batch.push(OwnedSeg::of(seg));
-                if batch.len() == BATCH {
-                    send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))?;
-                }
-                Ok(())
-            });
-            let read = read.and_then(|errors| send(batch).map(|()| errors));
-            (front, read)
-        });
-        // An output error ends the tracking, and the receiver with it: the reader stops at its next
-        // send.
-        let tracked = rx
-            .into_iter()
-            .try_for_each(|batch| batch.iter().try_for_each(|seg| back.segment(seg.seg())));
-        let (front, read) = reading
-            .join()
-            .map_err(|_| anyhow::anyhow!("the reading thread panicked"))?;
-        tracked?;
-        Ok((front, read?))
-    })?;
     finish(front, back, errors, stop)
 }
 

@@ -1,7 +1,7 @@
 //! The per-frame path shared by `analyze` (files) and `capture` (live), in two halves: the [`Front`]
 //! decodes and filters frames into segments, the [`Back`] tracks them and renders each connection as it
-//! ends. [`Pipeline`] runs both on one thread; `analyze` runs them on two, joined by a channel
-//! of batches, with the same output (the back half sees the same segments in the same order).
+//! ends. [`Pipeline`] runs both on one thread (the capture's `read` calls run on another:
+//! [`capture::Prefetch`]).
 //!
 //! Memory grows with the connections open at once, not with the input: ended connections go straight
 //! to the sink, and the summary keeps counts and a few examples.
@@ -38,35 +38,6 @@ pub struct Seg<'a> {
     pub tunnel_name: Option<&'a str>,
 }
 
-/// A [`Seg`] that owns its segment, to cross to another thread.
-#[derive(Debug)]
-pub struct OwnedSeg {
-    now: Timestamp,
-    segment: Segment,
-    process: Option<Process>,
-    tunnel_name: Option<String>,
-}
-
-impl OwnedSeg {
-    pub fn of(seg: Seg<'_>) -> OwnedSeg {
-        OwnedSeg {
-            now: seg.now,
-            segment: *seg.segment,
-            process: seg.process,
-            tunnel_name: seg.tunnel_name.map(str::to_string),
-        }
-    }
-
-    pub fn seg(&self) -> Seg<'_> {
-        Seg {
-            now: self.now,
-            segment: &self.segment,
-            process: self.process,
-            tunnel_name: self.tunnel_name.as_deref(),
-        }
-    }
-}
-
 /// Frames in, segments out: decoding, the capture's facts, the filter.
 pub struct Front {
     decoder: Decoder,
@@ -97,7 +68,7 @@ impl Front {
     }
 
     /// One captured frame: its TCP segment, if it has one the filter passes, goes to `deliver` (by
-    /// reference: a segment is copied only to cross to another thread).
+    /// reference: nothing is copied).
     pub fn frame(
         &mut self,
         frame: &Frame<'_>,

@@ -391,31 +391,6 @@ fn the_connection_cap_evicts_and_says_so() {
     );
 }
 
-/// Reading and decoding on a thread of their own changes nothing: every output, byte for byte, is the
-/// single-threaded one (the Zeek log's open and close times aside, which are the clock's).
-#[test]
-fn two_threads_write_exactly_what_one_thread_writes() {
-    for name in ["mix.pcap", "scenarios.pcapng"] {
-        let file = shared().join("corpus").join(name);
-        let file = file.to_str().unwrap();
-        for format in [None, Some("--json"), Some("--connections"), Some("--zeek")] {
-            let run = |extra: &[&str]| {
-                let mut args = vec!["analyze", file];
-                args.extend(format);
-                args.extend(extra);
-                let out = tcpdoctor(&args);
-                assert!(out.status.success(), "{args:?}: {}", stderr(&out));
-                stdout(&out)
-                    .lines()
-                    .filter(|l| !l.starts_with("#open") && !l.starts_with("#close"))
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            };
-            assert_eq!(run(&[]), run(&["--one-thread"]), "{name} {format:?}");
-        }
-    }
-}
-
 /// `reset_at`: when the RST that ended a connection was captured, inside the connection's span; null
 /// without a reset.
 #[test]
