@@ -21,14 +21,16 @@
 //! (`dup`), lists every holder found, ordered by pid, then fd, whatever the threads' race:
 //! - when the owners of established sockets are wanted (`-p`), every fd of every process is read, as
 //!   `ss -p` does, and a socket lists every process holding it;
-//! - otherwise the scan stops early, and what it has read is decided by an order, not by the race: the
-//!   scan is a sequence of units (every process's head, by pid, then the rests in the order above, each
-//!   cut in chunks of [`CHUNK`] fds), reports are applied in that order whichever thread read them
-//!   first, and the scan stops after the shortest prefix of units that gives every wanted socket a
-//!   holder. A socket lists its holders in that prefix: a listener shared by a pre-fork server's
-//!   workers (inherited at the same low fd, so in every head) lists them all; a CLOSE-WAIT socket beyond
-//!   the heads lists the holders in the rests read until the last wanted socket was found. The same
-//!   `/proc` gives the same owners, run after run.
+//! - otherwise every head is read, then the rests until every wanted socket has an owner, and what
+//!   has been read is decided by an order, not by the race: the rests are a sequence of units (in the
+//!   order above, each cut in chunks of [`CHUNK`] fds), reports are applied in that order whichever
+//!   thread read them first, and the scan stops after the shortest prefix of units that gives every
+//!   wanted socket a holder. A socket lists its holders in the heads and in that prefix: a listener
+//!   shared by a pre-fork server's workers (inherited at the same low fd, so in every head) lists them
+//!   all; a CLOSE-WAIT socket beyond the heads lists its holders in the rests read until the last
+//!   wanted socket was found. The same `/proc` gives the same owners, run after run. Reading every head
+//!   costs little (`HEAD` links at most per process, none for a kernel thread), and a snapshot with a
+//!   wanted socket beyond the heads read them all anyway.
 //!
 //! Links are read with `readlinkat` relative to the open fd directory, which spares the path walk of
 //! `/proc/<pid>/fd/<n>` for every fd.
@@ -219,6 +221,9 @@ enum Unit {
     Rest(usize, usize),
 }
 
+/// (socket inode, fd) for every socket among some fds of one process.
+type SocketFds = Vec<(u64, u32)>;
+
 /// What a scanning thread learned about part of one process's fd table.
 enum Report {
     /// (socket inode, fd) for every socket among the fds of `unit`, read in process `pid`; `last` when
@@ -226,7 +231,7 @@ enum Report {
     Sockets {
         unit: Unit,
         pid: u32,
-        fds: Vec<(u64, u32)>,
+        fds: SocketFds,
         last: bool,
     },
     Denied,
@@ -543,7 +548,7 @@ struct InOrder {
     /// The unit whose report comes next.
     next: Unit,
     /// Reports come too early: (pid, socket fds, last of its part) by unit.
-    early: BTreeMap<Unit, (u32, Vec<(u64, u32)>, bool)>,
+    early: BTreeMap<Unit, (u32, SocketFds, bool)>,
 }
 
 impl InOrder {
@@ -559,12 +564,12 @@ impl InOrder {
         }
     }
 
-    fn push(&mut self, unit: Unit, pid: u32, fds: Vec<(u64, u32)>, last: bool) {
+    fn push(&mut self, unit: Unit, pid: u32, fds: SocketFds, last: bool) {
         self.early.insert(unit, (pid, fds, last));
     }
 
     /// The next report in order, if it has come: (pid, socket fds).
-    fn pop(&mut self) -> Option<(u32, Vec<(u64, u32)>)> {
+    fn pop(&mut self) -> Option<(u32, SocketFds)> {
         let (pid, fds, last) = self.early.remove(&self.next)?;
         self.next = match self.next {
             Unit::Head(i) if i + 1 < self.heads => Unit::Head(i + 1),
@@ -575,8 +580,13 @@ impl InOrder {
         Some((pid, fds))
     }
 
+    /// Whether every head has been applied.
+    fn past_heads(&self) -> bool {
+        matches!(self.next, Unit::Rest(..))
+    }
+
     /// What remains, in order, gaps skipped (once no scanner is left to fill them).
-    fn drain(&mut self) -> impl Iterator<Item = (u32, Vec<(u64, u32)>)> {
+    fn drain(&mut self) -> impl Iterator<Item = (u32, SocketFds)> {
         std::mem::take(&mut self.early)
             .into_values()
             .map(|(pid, fds, _)| (pid, fds))
@@ -600,14 +610,18 @@ fn assign(
         }
     }
     let mut unowned = wanted.len();
-    let complete = |unowned: usize| unowned == 0 && (!which.every_holder() || wanted.is_empty());
     let mut names = Names::new(proc_root);
     let mut order = InOrder::new(scan.pids.len());
+    // Every head is read (the holders of a listener a pre-fork server's workers share are all found
+    // there), then the rests until every wanted socket has an owner, or all when every holder is.
+    let complete = |unowned: usize, order: &InOrder| {
+        wanted.is_empty() || (unowned == 0 && !which.every_holder() && order.past_heads())
+    };
     let mut denied = 0usize;
     if !wanted.is_empty() {
         scan.open(&wanted);
     }
-    while !complete(unowned) {
+    while !complete(unowned, &order) {
         let Ok(report) = reports.recv() else {
             // Every scanner is done: what they read counts, in order.
             for (pid, fds) in order.drain() {
@@ -620,7 +634,7 @@ fn assign(
             continue;
         };
         order.push(unit, pid, fds, last);
-        while !complete(unowned)
+        while !complete(unowned, &order)
             && let Some((pid, fds)) = order.pop()
         {
             unowned -= give(&mut evidence.sockets, &wanted, &mut names, pid, fds);
@@ -690,7 +704,7 @@ fn give(
     wanted: &InodeMap,
     names: &mut Names,
     pid: u32,
-    fds: Vec<(u64, u32)>,
+    fds: SocketFds,
 ) -> usize {
     let mut first = 0;
     for (inode, fd) in fds {
@@ -944,9 +958,9 @@ mod tests {
     }
 
     /// A default snapshot stops once every wanted socket has an owner, and what it has read then is
-    /// decided by the order of the scan, not by which thread was faster: every head (pid 4242's holds
-    /// the listener all three share, and one CLOSE-WAIT socket), then the rests, 4242's first (a wanted
-    /// socket in its head). 4242's rest gives the other CLOSE-WAIT socket an owner, so 4343's rest,
+    /// decided by the order of the scan, not by which thread was faster: every head (each holds the
+    /// listener all three share; pid 4242's one CLOSE-WAIT socket too), then the rests, 4242's first (a
+    /// wanted socket in its head). 4242's rest gives the other CLOSE-WAIT socket an owner, so 4343's rest,
     /// which holds it too, does not count, even when a thread has read it first.
     #[test]
     fn a_default_snapshot_lists_the_holders_its_order_reaches_on_every_run() {
@@ -976,6 +990,18 @@ mod tests {
                     vec![(4242, 4)],
                     vec![(4242, 500)],
                 ],
+                "run {run}"
+            );
+            // Wanted in the heads only: the scan could stop at the first, but reads them all.
+            let evidence = HostEvidence {
+                sockets: vec![socket(KernelState::Listen, 111)],
+                ..HostEvidence::default()
+            };
+            let states = [KernelState::Listen];
+            let found = scan_with::<()>(2, &root, None, &only(&states), || Ok(evidence)).unwrap();
+            assert_eq!(
+                holders(&found),
+                [vec![(4242, 3), (4343, 3), (4444, 3)]],
                 "run {run}"
             );
         }
