@@ -18,13 +18,12 @@
 # exits. The build is bounded: BUILD_SECS (default 900) for all holders, and it stops once the holders
 # have taken MAX_GIB (default 10) GiB of memory (MemAvailable, so the kernel's sockets included).
 # Usage: bench/floor.sh [OUT.md]   (env: TW, CW, EST, ADDRS, HOLDERS, CONNS_PER_HOLDER, HOGS,
-# FDS_PER_HOG, FDSCAN, RUNS, WARMUP,
-# BUILD_SECS, MAX_GIB, OTHER_BIN: another build's binary, also run, with the --state rows unless
-# STATE_ROWS=0 (at a million sockets the runs must fit in TIME-WAIT's 60 s); EXTRA: more `status --json`
-# rows, one per ;-separated list of arguments; PROFILE=DIR: instead of the hyperfine run, profile
-# `status --json` into DIR with `perf stat`, `perf record --call-graph dwarf` (its report by symbol,
-# --no-children)
-# and `strace -c -f`, and the floor with `perf record -g`: needs Debian's linux-perf and strace)
+# FDS_PER_HOG, FDSCAN, RUNS, WARMUP, BUILD_SECS, MAX_GIB, OTHER_BIN: another build's binary, also run,
+# with the --state rows unless STATE_ROWS=0 (at a million sockets the runs must fit in TIME-WAIT's
+# 60 s); EXTRA: more `status --json` rows, one per ;-separated list of arguments (with OTHER_BIN, for
+# both builds); PROFILE=DIR: instead of the hyperfine run, profile `status --json` into DIR with
+# `perf stat`, `perf record --call-graph dwarf` (its report by symbol, --no-children) and `strace -c
+# -f`, and the floor with `perf record -g`: needs Debian's linux-perf and strace)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -115,7 +114,10 @@ if [ -n "${OTHER_BIN:-}" ] && [ "${STATE_ROWS:-1}" != 0 ]; then
 fi
 # EXTRA: more `status --json` rows, one per ;-separated list of arguments (e.g. "--dump-bands 1").
 IFS=';' read -ra extra <<<"${EXTRA:-}"
-for args in "${extra[@]}"; do cmds+=(-n "tcpdoctor status --json $args" "$BIN status --json $args"); done
+for args in "${extra[@]}"; do
+    cmds+=(-n "tcpdoctor status --json $args" "$BIN status --json $args")
+    other "status --json $args"
+done
 cmds+=(-n "ss -tan" "ss -tan")
 if [ "$FDSCAN" = 1 ]; then
     cmds+=(-n "fd scan (bench/fdscan.c)" "$FDSCAN_BIN" -n "ss -tanp" "ss -tanp")
