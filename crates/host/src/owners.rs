@@ -23,7 +23,7 @@
 //!   `ss -p` does, and a socket lists every process holding it;
 //! - otherwise every head is read, then the rests until every wanted socket has an owner, and what
 //!   has been read is decided by an order, not by the race: the rests are a sequence of units (in the
-//!   order above, each cut in chunks of [`CHUNK`] fds), reports are applied in that order whichever
+//!   order above, each cut in chunks of `CHUNK` fds), reports are applied in that order whichever
 //!   thread read them first, and the scan stops after the shortest prefix of units that gives every
 //!   wanted socket a holder. A socket lists its holders in the heads and in that prefix: a listener
 //!   shared by a pre-fork server's workers (inherited at the same low fd, so in every head) lists them
