@@ -1,17 +1,17 @@
 //! Socket → owning process, by inode, from `/proc/<pid>/fd`.
 //!
 //! `ss -p` reads every fd link of every process, then dumps the sockets. Here the scan runs on as many
-//! threads as there are cores and stops as soon as every wanted socket has an owner (a link costs
-//! microseconds of kernel time, and at 100k fds that is the whole bill):
-//! - when the owners of established sockets are wanted (`-p`), nearly every socket fd must be read:
-//!   the scan runs alongside the dump. Otherwise (a default snapshot wants the holders of CLOSE-WAIT
+//! threads as there are cores and, in a default snapshot, stops once every wanted socket has an owner
+//! (a link costs microseconds of kernel time, and at 100k fds that is the whole bill):
+//! - when the owners of established sockets are wanted (`-p`), every fd is read (below): the scan
+//!   runs alongside the dump. Otherwise (a default snapshot wants the holders of CLOSE-WAIT
 //!   and listening sockets) it starts once the dump has said which sockets are wanted, if any, and
 //!   leaves the dump its cores;
 //! - the first `HEAD` fds of every process are read before any process is read to the end, since
 //!   listeners and most long-lived sockets are opened first; then the rest of every process, those
 //!   with the most wanted sockets in their heads first (a process that leaks CLOSE-WAIT sockets shows
 //!   some there), then those with the most sockets, so that processes holding many files but no
-//!   sockets (databases, log shippers) are read last, and usually not at all;
+//!   sockets (databases, log shippers) are read last, and in a default snapshot usually not at all;
 //! - processes in the network namespace the sockets come from are scanned first; the others still are
 //!   while sockets remain unowned, since a process can hold a socket of another namespace (passed over
 //!   a Unix socket, or opened before `setns`).
