@@ -7,20 +7,23 @@
 # loopback addresses. TIME-WAIT lasts 60 s: the runs must end before it does, and the socket count is
 # taken before and after. For larger tables, HOLDERS processes first hold CONNS_PER_HOLDER more
 # established connections each (both ends, so 2 fds each: a process may hold 20k fds here; ESTABLISHED
-# sockets do not expire), spread over ADDRS addresses. A million sockets:
+# sockets do not expire), spread over ADDRS addresses; HOGS processes hold FDS_PER_HOG fds of /dev/null
+# each (not sockets: a database's files), in the namespace's processes, started first. With
+# FDSCAN=1, bench/fdscan.c (one readlink of every fd of every process, one thread: the fd scan any
+# `-p` costs at least) and `ss -tanp` are run too. A million sockets:
 #   TW=100000 ADDRS=4 HOLDERS=45 CONNS_PER_HOLDER=9900 RUNS=3 WARMUP=1 bench/floor.sh
 #
 # Needs root, gcc, python3, iproute2 and hyperfine. Everything runs on loopback inside a namespace this
 # script creates; it kills only the processes it started and removes the namespace on exit, however it
 # exits. The build is bounded: BUILD_SECS (default 900) for all holders, and it stops once the holders
 # have taken MAX_GIB (default 10) GiB of memory (MemAvailable, so the kernel's sockets included).
-# Usage: bench/floor.sh [OUT.md]   (env: TW, CW, EST, ADDRS, HOLDERS, CONNS_PER_HOLDER, RUNS, WARMUP,
-# BUILD_SECS, MAX_GIB, OTHER_BIN: another build's binary, also run, with the --state rows unless
-# STATE_ROWS=0 (at a million sockets the runs must fit in TIME-WAIT's 60 s); EXTRA: more `status --json`
-# rows, one per ;-separated list of arguments; PROFILE=DIR: instead of the hyperfine run, profile
-# `status --json` into DIR with `perf stat`, `perf record --call-graph dwarf` (its report by symbol,
-# --no-children)
-# and `strace -c -f`, and the floor with `perf record -g`: needs Debian's linux-perf and strace)
+# Usage: bench/floor.sh [OUT.md]   (env: TW, CW, EST, ADDRS, HOLDERS, CONNS_PER_HOLDER, HOGS,
+# FDS_PER_HOG, FDSCAN, RUNS, WARMUP, BUILD_SECS, MAX_GIB, OTHER_BIN: another build's binary, also run,
+# with the --state rows unless STATE_ROWS=0 (at a million sockets the runs must fit in TIME-WAIT's
+# 60 s); EXTRA: more `status --json` rows, one per ;-separated list of arguments (with OTHER_BIN, for
+# both builds); PROFILE=DIR: instead of the hyperfine run, profile `status --json` into DIR with
+# `perf stat`, `perf record --call-graph dwarf` (its report by symbol, --no-children) and `strace -c
+# -f`, and the floor with `perf record -g`: needs Debian's linux-perf and strace)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,6 +34,9 @@ EST=${EST:-1000}
 ADDRS=${ADDRS:-1}
 HOLDERS=${HOLDERS:-0}
 CONNS_PER_HOLDER=${CONNS_PER_HOLDER:-9500}  # < 20k fds a process
+HOGS=${HOGS:-0}
+FDS_PER_HOG=${FDS_PER_HOG:-19000}
+FDSCAN=${FDSCAN:-0}
 RUNS=${RUNS:-20}
 WARMUP=${WARMUP:-2}
 BUILD_SECS=${BUILD_SECS:-900}
@@ -38,8 +44,10 @@ MAX_GIB=${MAX_GIB:-10}
 NS=tcpd-floor-$$
 BIN=$PWD/target/release/tcpdoctor
 FLOOR=$PWD/target/release/floor
+FDSCAN_BIN=$PWD/target/release/fdscan
 source bench/netns.sh
 gcc -O2 -Wall -Wextra -o "$FLOOR" bench/floor.c
+gcc -O2 -Wall -Wextra -o "$FDSCAN_BIN" bench/fdscan.c
 
 # Room for the population: the whole port range but the listeners' (7000-7199); TIME-WAIT sockets
 # neither dropped for lack of buckets nor reused by new connections (tw_reuse would end them early);
@@ -60,6 +68,9 @@ hold() {
     [ "$taken" -lt "$MAX_GIB" ] || { echo "the holders took $taken GiB (MAX_GIB=$MAX_GIB)" >&2; exit 1; }
     START_TIMEOUT=$left start ip netns exec "$NS" python3 bench/status-hold.py "$@"
 }
+for i in $(seq 1 "$HOGS"); do
+    START_TIMEOUT=60 start ip netns exec "$NS" python3 bench/status-hold.py fds "$FDS_PER_HOG"
+done
 for i in $(seq 1 "$HOLDERS"); do
     hold conns $((7100 + i)) "$CONNS_PER_HOLDER" "$ADDRS"
     if [ $((i % 10)) = 0 ]; then
@@ -103,8 +114,14 @@ if [ -n "${OTHER_BIN:-}" ] && [ "${STATE_ROWS:-1}" != 0 ]; then
 fi
 # EXTRA: more `status --json` rows, one per ;-separated list of arguments (e.g. "--dump-bands 1").
 IFS=';' read -ra extra <<<"${EXTRA:-}"
-for args in "${extra[@]}"; do cmds+=(-n "tcpdoctor status --json $args" "$BIN status --json $args"); done
+for args in "${extra[@]}"; do
+    cmds+=(-n "tcpdoctor status --json $args" "$BIN status --json $args")
+    other "status --json $args"
+done
 cmds+=(-n "ss -tan" "ss -tan")
+if [ "$FDSCAN" = 1 ]; then
+    cmds+=(-n "fd scan (bench/fdscan.c)" "$FDSCAN_BIN" -n "ss -tanp" "ss -tanp")
+fi
 # -N: no shell; hyperfine itself runs inside the namespace, and discards the output.
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 ip netns exec "$NS" hyperfine --runs "$RUNS" --warmup "$WARMUP" -N --export-json "$OUT.json" \
@@ -115,7 +132,7 @@ AFTER=$(count)
 {
     echo "$(date -u +%Y-%m-%d), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), Linux $(uname -r)."
     echo "Namespace with $BEFORE before the runs, $AFTER after. Load average $LOAD_BEFORE before, $LOAD_AFTER after."
-    echo "Reproduce: \`${OTHER_BIN:+OTHER_BIN=$OTHER_BIN STATE_ROWS=${STATE_ROWS:-1} }${EXTRA:+EXTRA=\"$EXTRA\" }TW=$TW CW=$CW EST=$EST ADDRS=$ADDRS HOLDERS=$HOLDERS CONNS_PER_HOLDER=$CONNS_PER_HOLDER RUNS=$RUNS WARMUP=$WARMUP bench/floor.sh\`."
+    echo "Reproduce: \`${OTHER_BIN:+OTHER_BIN=$OTHER_BIN STATE_ROWS=${STATE_ROWS:-1} }${EXTRA:+EXTRA=\"$EXTRA\" }TW=$TW CW=$CW EST=$EST ADDRS=$ADDRS HOLDERS=$HOLDERS CONNS_PER_HOLDER=$CONNS_PER_HOLDER HOGS=$HOGS FDS_PER_HOG=$FDS_PER_HOG FDSCAN=$FDSCAN RUNS=$RUNS WARMUP=$WARMUP bench/floor.sh\`."
     echo
     cat "$OUT.table"
     echo

@@ -33,7 +33,24 @@ pub fn holder(pid: Option<u32>, comm: Option<&str>) -> String {
     }
 }
 
-/// `3, 4, 5` or, past ten, `3, 4, ..., 12 and 2 more`: the file descriptors a finding names.
+/// The processes holding one socket (its owners, ordered by pid): `nginx (pid 10)`; several (a
+/// pre-fork server's workers sharing its listener) `nginx (pid 10) and 3 other processes (pids 11, 12,
+/// 13)`; `no owner found` when none was.
+pub fn holders(owners: &[lifecycle::kernel::SocketOwner]) -> String {
+    let Some(first) = owners.first() else {
+        return "no owner found".to_string();
+    };
+    let mut others: Vec<u32> = owners.iter().map(|o| o.pid).filter(|&p| p != first.pid).collect();
+    others.dedup(); // a process may hold it at several fds
+    let who = holder(Some(first.pid), Some(&first.comm));
+    match others.len() {
+        0 => who,
+        1 => format!("{who} and 1 other process (pid {})", others[0]),
+        n => format!("{who} and {n} other processes (pids {})", fds(&others)),
+    }
+}
+
+/// `3, 4, 5` or, past ten, `3, 4, ..., 12 and 2 more`: the file descriptors (or pids) a finding names.
 pub fn fds(fds: &[u32]) -> String {
     const SHOWN: usize = 10;
     let shown: Vec<String> = fds.iter().take(SHOWN).map(u32::to_string).collect();

@@ -33,10 +33,7 @@ pub fn listeners(evidence: &HostEvidence, t: &Thresholds, findings: &mut Vec<Fin
         .iter()
         .filter(|l| l.backlog > 0 && l.queued >= l.backlog)
     {
-        let who = l.owners.first().map_or_else(
-            || "no owner found".to_string(),
-            |o| format!("{} (pid {})", o.comm, o.pid),
-        );
+        let who = crate::human::holders(&l.owners);
         findings.push(Finding {
             severity: Severity::Critical,
             code: "accept-queue-full",

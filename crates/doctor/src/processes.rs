@@ -8,7 +8,8 @@ const TOP: usize = 20;
 
 /// Sockets per process, counting only the states whose owners were all looked up (`owner_states`): the
 /// few others that have owners (the idle connections the keepalive audit names) would make a
-/// process's count look complete when it is not.
+/// process's count look complete when it is not. A socket several processes hold (after `fork`) counts
+/// once for each, as `ss -p` lists it under each; once for a process holding it at several fds.
 pub fn tally(sockets: &[SocketRecord], owner_states: &[KernelState]) -> (Vec<ProcessSockets>, KernelHeld) {
     let mut by_pid: HashMap<u32, ProcessSockets> = HashMap::new();
     let mut kernel = KernelHeld::default();
@@ -21,7 +22,11 @@ pub fn tally(sockets: &[SocketRecord], owner_states: &[KernelState]) -> (Vec<Pro
         if !owner_states.contains(&s.state) {
             continue;
         }
-        for o in &s.owners {
+        // Owners come ordered by pid: a process's fds are together.
+        for (k, o) in s.owners.iter().enumerate() {
+            if k > 0 && s.owners.get(k - 1).is_some_and(|prev| prev.pid == o.pid) {
+                continue;
+            }
             let p = by_pid.entry(o.pid).or_insert_with(|| ProcessSockets {
                 pid: o.pid,
                 comm: o.comm.clone(),

@@ -231,6 +231,57 @@ fn full_accept_queue_is_critical() {
     );
 }
 
+/// Sockets several processes hold, as after `fork` (owners come ordered by pid): a full listener
+/// names every holder, a CLOSE-WAIT group goes to the first and names the others, and the process
+/// table counts a socket once for each holder, once for a holder with two fds on it.
+#[test]
+fn shared_sockets_name_every_holder() {
+    let owner = |pid, fd| SocketOwner {
+        pid,
+        comm: "prefork".into(),
+        fd,
+    };
+    let mut l = sock(KernelState::Listen, "127.0.0.1:8080", "0.0.0.0:0");
+    (l.recv_q, l.send_q, l.inode) = (3, 2, 1);
+    l.owners = vec![owner(10, 3), owner(11, 3), owner(12, 3)];
+    let mut cw = sock(KernelState::CloseWait, "127.0.0.1:8080", "10.0.3.7:40000");
+    (cw.inode, cw.recv_q) = (2, 1);
+    cw.idle = Some(TcpIdle {
+        last_data_recv_ms: 3_600_000,
+        ..TcpIdle::default()
+    });
+    cw.owners = vec![owner(10, 7), owner(10, 9), owner(12, 7)];
+    let evidence = HostEvidence {
+        sockets: vec![l, cw],
+        owners: lifecycle::kernel::OwnerLookup {
+            states: KernelState::WITH_FILES.to_vec(),
+            unresolved: 0,
+        },
+        ..HostEvidence::default()
+    };
+    let d = diagnose(&evidence, &Thresholds::default());
+    let full = d.findings.iter().find(|f| f.code == "accept-queue-full").unwrap();
+    assert!(
+        full.summary
+            .ends_with("held by prefork (pid 10) and 2 other processes (pids 11, 12)"),
+        "{}",
+        full.summary
+    );
+    let g = &d.close_wait[0];
+    assert_eq!((g.pid, g.count, &g.fds), (Some(10), 1, &vec![7, 9]));
+    let held = d.findings.iter().find(|f| f.code == "close-wait-holder").unwrap();
+    assert!(
+        held.evidence
+            .iter()
+            .any(|e| e
+                .starts_with("also held by prefork (pid 12) (forked with them): the FIN goes out only once")),
+        "{:?}",
+        held.evidence
+    );
+    let tally: Vec<(u32, u64)> = d.processes.iter().map(|p| (p.pid, p.total)).collect();
+    assert_eq!(tally, [(10, 2), (12, 2), (11, 1)]);
+}
+
 #[test]
 fn seed_advice_is_audited() {
     let evidence = HostEvidence {

@@ -1,27 +1,42 @@
 //! Socket → owning process, by inode, from `/proc/<pid>/fd`.
 //!
 //! `ss -p` reads every fd link of every process, then dumps the sockets. Here the scan runs on as many
-//! threads as there are cores and stops as soon as every wanted socket has an owner (a link costs
-//! microseconds of kernel time, and at 100k fds that is the whole bill):
-//! - when the owners of established sockets are wanted (`-p`), nearly every socket fd must be read:
-//!   the scan runs alongside the dump. Otherwise (a default snapshot wants the holders of CLOSE-WAIT
+//! threads as there are cores and, in a default snapshot, stops once every wanted socket has an owner
+//! (a link costs microseconds of kernel time, and at 100k fds that is the whole bill):
+//! - when the owners of established sockets are wanted (`-p`), every fd is read (below): the scan
+//!   runs alongside the dump. Otherwise (a default snapshot wants the holders of CLOSE-WAIT
 //!   and listening sockets) it starts once the dump has said which sockets are wanted, if any, and
 //!   leaves the dump its cores;
 //! - the first `HEAD` fds of every process are read before any process is read to the end, since
 //!   listeners and most long-lived sockets are opened first; then the rest of every process, those
 //!   with the most wanted sockets in their heads first (a process that leaks CLOSE-WAIT sockets shows
 //!   some there), then those with the most sockets, so that processes holding many files but no
-//!   sockets (databases, log shippers) are read last, and usually not at all;
+//!   sockets (databases, log shippers) are read last, and in a default snapshot usually not at all;
 //! - processes in the network namespace the sockets come from are scanned first; the others still are
 //!   while sockets remain unowned, since a process can hold a socket of another namespace (passed over
 //!   a Unix socket, or opened before `setns`).
 //!
-//! A socket shared by several processes (after `fork`) is listed under the first holder found, which can
-//! differ between runs (the scanning threads race). Links are read with
-//! `readlinkat` relative to the open fd directory, which spares the path walk of `/proc/<pid>/fd/<n>`
-//! for every fd.
+//! Which holders are listed: a socket held by several processes (a pre-fork server's listener, inherited
+//! by every worker; an accepted connection a parent has not closed after `fork`), or twice by one
+//! (`dup`), lists every holder found, ordered by pid, then fd, whatever the threads' race:
+//! - when the owners of established sockets are wanted (`-p`), every fd of every process is read, as
+//!   `ss -p` does, and a socket lists every process holding it;
+//! - otherwise every head is read, then the rests until every wanted socket has an owner, and what
+//!   has been read is decided by an order, not by the race: the rests are a sequence of units (in the
+//!   order above, each cut in chunks of `CHUNK` fds), reports are applied in that order whichever
+//!   thread read them first, and the scan stops after the shortest prefix of units that gives every
+//!   wanted socket a holder. A socket lists its holders in the heads and in that prefix: a listener
+//!   shared by a pre-fork server's workers (inherited at the same low fd, so in every head) lists them
+//!   all; a CLOSE-WAIT socket beyond the heads lists its holders in the rests read until the last
+//!   wanted socket was found. The same `/proc` gives the same owners, run after run. Reading every head
+//!   costs little (`HEAD` links at most per process, none for a kernel thread), and a snapshot with a
+//!   wanted socket beyond the heads read them all anyway.
+//!
+//! Links are read with `readlinkat` relative to the open fd directory, which spares the path walk of
+//! `/proc/<pid>/fd/<n>` for every fd.
 
 use lifecycle::kernel::{Gap, HostEvidence, KernelState, OwnerLookup, SocketOwner, SocketRecord};
+use std::collections::{BTreeMap, HashMap};
 use std::ffi::CStr;
 use std::fs::File;
 use std::os::fd::AsRawFd;
@@ -42,6 +57,12 @@ pub struct Wanted<'a> {
 }
 
 impl Wanted<'_> {
+    /// When the owners of established sockets are wanted, nearly every socket fd on the host must be
+    /// read anyway: every fd is read, and every holder of every socket listed.
+    fn every_holder(&self) -> bool {
+        self.states.contains(&KernelState::Established)
+    }
+
     fn nothing(&self) -> bool {
         self.states.is_empty() && self.idle_without_keepalive_ms.is_none()
     }
@@ -114,10 +135,10 @@ fn scan_with<E>(
         rest_order: OnceLock::new(),
         next_rest: AtomicUsize::new(0),
         done: AtomicBool::new(false),
-        // When the owners of established sockets are wanted, nearly every socket fd on the host must
-        // be read anyway: read them during the dump. Otherwise the few wanted owners are usually found
-        // in a few heads: wait for the dump to say which (reading during it takes cores from it).
-        open: Mutex::new(states.contains(&KernelState::Established)),
+        // When every fd is read, read them during the dump. Otherwise the few wanted owners are
+        // usually found in a few heads: wait for the dump to say which (reading during it takes cores
+        // from it).
+        open: Mutex::new(wanted.every_holder()),
         gate: Condvar::new(),
     };
     std::thread::scope(|scope| {
@@ -189,11 +210,40 @@ impl Drop for Finish<'_, '_> {
     }
 }
 
+/// A part of the scan, in the order whose prefix decides the owners of a default snapshot (see the
+/// module's documentation): every head, then the rests chunk by chunk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Unit {
+    /// The head of the process at this index into `pids`.
+    Head(usize),
+    /// Chunk `.1` of the rest at rank `.0` (an index into `rest_order`). Only chunks holding sockets
+    /// are sent, and the last one, so they are numbered as sent.
+    Rest(usize, usize),
+}
+
+/// (socket inode, fd) for every socket among some fds of one process.
+type SocketFds = Vec<(u64, u32)>;
+
 /// What a scanning thread learned about part of one process's fd table.
 enum Report {
-    /// (socket inode, fd) for every socket among the fds read.
-    Sockets(u32, Vec<(u64, u32)>),
+    /// (socket inode, fd) for every socket among the fds of `unit`, read in process `pid`; `last` when
+    /// the unit's process part (its head, or its rest) ends with it (an empty one if need be).
+    Sockets {
+        unit: Unit,
+        pid: u32,
+        fds: SocketFds,
+        last: bool,
+    },
     Denied,
+}
+
+/// Which part of a process's fd table [`Scan::process`] reads.
+#[derive(Clone, Copy)]
+enum Part {
+    /// The head of the process at this index.
+    Head(usize),
+    /// The rest at this rank, from this fd on.
+    Rest(usize, u32),
 }
 
 /// Fds `0..HEAD` of every process are read before any process is read to the end: listening sockets,
@@ -250,16 +300,18 @@ impl Scan<'_> {
         let member = Member(Some(&self.heads_read));
         if self.wait_until_open() {
             while let Some(i) = self.claim(&self.next_head, self.pids.len()) {
-                match self.process(self.pids[i], None, &mut link, tx) {
+                match self.process(self.pids[i], Part::Head(i), &mut link, tx) {
                     Ok((sockets, wanted, end)) => {
                         self.head_sockets[i].store(sockets, Ordering::Relaxed);
                         self.head_wanted[i].store(wanted, Ordering::Relaxed);
                         self.head_end[i].store(end, Ordering::Relaxed);
                     }
-                    Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
-                        let _ = tx.send(Report::Denied); // counted once per process, here
+                    Err(e) => {
+                        if e.kind() == std::io::ErrorKind::PermissionDenied {
+                            let _ = tx.send(Report::Denied); // counted once per process, here
+                        } // else the process exited meanwhile
+                        nothing_read(Unit::Head(i), self.pids[i], tx);
                     }
-                    Err(_) => {} // the process exited meanwhile
                 }
             }
         }
@@ -278,7 +330,12 @@ impl Scan<'_> {
         while let Some(k) = self.claim(&self.next_rest, order.len()) {
             let i = order[k];
             let from = self.head_end[i].load(Ordering::Relaxed);
-            let _ = self.process(self.pids[i], Some(from), &mut link, tx);
+            if self
+                .process(self.pids[i], Part::Rest(k, from), &mut link, tx)
+                .is_err()
+            {
+                nothing_read(Unit::Rest(k, 0), self.pids[i], tx);
+            }
         }
     }
 
@@ -318,14 +375,14 @@ impl Scan<'_> {
         self.gate.notify_all();
     }
 
-    /// Reads the head of one process's fd table (`rest_from` None: fds below [`HEAD`]), or its rest
-    /// (every fd from `rest_from` on), reporting its socket fds every [`CHUNK`] fds. Returns how many
-    /// socket fds it found, how many of them are wanted (when that is known), and the first fd it
-    /// did not cover.
+    /// Reads the head of one process's fd table (fds below [`HEAD`]), or its rest (every fd from the
+    /// given one on), reporting its socket fds every [`CHUNK`] fds, and at the end (unless the scan
+    /// stopped meanwhile). Returns how many socket fds it found, how many of them are wanted (when
+    /// that is known), and the first fd it did not cover. An error comes before any report.
     fn process(
         &self,
         pid: u32,
-        rest_from: Option<u32>,
+        part: Part,
         link: &mut [u8],
         tx: &mpsc::Sender<Report>,
     ) -> std::io::Result<(usize, usize, u32)> {
@@ -336,6 +393,11 @@ impl Scan<'_> {
         let mut fds = Vec::new();
         let (mut found, mut found_wanted) = (0, 0);
         let wanted = self.wanted.get();
+        // The unit of the next report (a head is one unit; a rest's chunks are numbered as sent).
+        let mut unit = match part {
+            Part::Head(i) => Unit::Head(i),
+            Part::Rest(rank, _) => Unit::Rest(rank, 0),
+        };
         // Whether the fd is open.
         let mut visit = |fd: u32, name: &[u8], read: usize| {
             let target = read_link_at(&dir, name, link);
@@ -346,17 +408,27 @@ impl Scan<'_> {
                     found_wanted += 1;
                 }
             }
-            if read % CHUNK == 0 && !fds.is_empty() {
-                let _ = tx.send(Report::Sockets(pid, std::mem::take(&mut fds)));
+            if let Unit::Rest(rank, chunk) = unit
+                && read % CHUNK == 0
+                && !fds.is_empty()
+            {
+                let fds = std::mem::take(&mut fds);
+                let _ = tx.send(Report::Sockets {
+                    unit,
+                    pid,
+                    fds,
+                    last: false,
+                });
+                unit = Unit::Rest(rank, chunk + 1);
             }
             target.is_some()
         };
         let mut end = u32::MAX;
-        if let Some(from) = rest_from {
+        if let Part::Rest(_, from) = part {
             let mut read = 0;
             for entry in std::fs::read_dir(&fd_dir)? {
                 if self.done.load(Ordering::Relaxed) {
-                    break;
+                    return Ok((found, found_wanted, end)); // nobody waits for the rest
                 }
                 let Ok(entry) = entry else { continue };
                 let name = entry.file_name();
@@ -382,9 +454,12 @@ impl Scan<'_> {
                 }
             }
         }
-        if !fds.is_empty() {
-            let _ = tx.send(Report::Sockets(pid, fds));
-        }
+        let _ = tx.send(Report::Sockets {
+            unit,
+            pid,
+            fds,
+            last: true,
+        });
         Ok((found, found_wanted, end))
     }
 }
@@ -455,8 +530,72 @@ impl Drop for Member<'_> {
 /// Socket inode → (for a wanted socket) the index of its record.
 type InodeMap<V = usize> = crate::int_map::IntMap<V>;
 
-/// Matches the scanners' reports against the dumped sockets until every wanted one has an owner (then
-/// tells the scanners to stop) or every process has been scanned.
+/// Tells the assigner that `unit` of `pid` was not read (the process exited, or its fds are not
+/// readable), so that it does not hold back the units after it.
+fn nothing_read(unit: Unit, pid: u32, tx: &mpsc::Sender<Report>) {
+    let fds = Vec::new();
+    let _ = tx.send(Report::Sockets {
+        unit,
+        pid,
+        fds,
+        last: true,
+    });
+}
+
+/// The scanners' reports put back in the order of their units, whichever thread sent them first.
+struct InOrder {
+    heads: usize,
+    /// The unit whose report comes next.
+    next: Unit,
+    /// Reports come too early: (pid, socket fds, last of its part) by unit.
+    early: BTreeMap<Unit, (u32, SocketFds, bool)>,
+}
+
+impl InOrder {
+    fn new(heads: usize) -> InOrder {
+        InOrder {
+            heads,
+            next: if heads > 0 {
+                Unit::Head(0)
+            } else {
+                Unit::Rest(0, 0)
+            },
+            early: BTreeMap::new(),
+        }
+    }
+
+    fn push(&mut self, unit: Unit, pid: u32, fds: SocketFds, last: bool) {
+        self.early.insert(unit, (pid, fds, last));
+    }
+
+    /// The next report in order, if it has come: (pid, socket fds).
+    fn pop(&mut self) -> Option<(u32, SocketFds)> {
+        let (pid, fds, last) = self.early.remove(&self.next)?;
+        self.next = match self.next {
+            Unit::Head(i) if i + 1 < self.heads => Unit::Head(i + 1),
+            Unit::Head(_) => Unit::Rest(0, 0),
+            Unit::Rest(rank, _) if last => Unit::Rest(rank + 1, 0),
+            Unit::Rest(rank, chunk) => Unit::Rest(rank, chunk + 1),
+        };
+        Some((pid, fds))
+    }
+
+    /// Whether every head has been applied.
+    fn past_heads(&self) -> bool {
+        matches!(self.next, Unit::Rest(..))
+    }
+
+    /// What remains, in order, gaps skipped (once no scanner is left to fill them).
+    fn drain(&mut self) -> impl Iterator<Item = (u32, SocketFds)> {
+        std::mem::take(&mut self.early)
+            .into_values()
+            .map(|(pid, fds, _)| (pid, fds))
+    }
+}
+
+/// Matches the scanners' reports, in the order of their units, against the dumped sockets: until
+/// every process has been scanned when every holder is wanted, else until every wanted socket has an
+/// owner (then tells the scanners to stop). Leaves each socket's owners ordered by pid, then fd.
 fn assign(
     evidence: &mut HostEvidence,
     which: &Wanted,
@@ -470,40 +609,48 @@ fn assign(
             wanted.insert(s.inode, i);
         }
     }
+    let mut unowned = wanted.len();
+    let mut names = Names::new(proc_root);
+    let mut order = InOrder::new(scan.pids.len());
+    // Every head is read (the holders of a listener a pre-fork server's workers share are all found
+    // there), then the rests until every wanted socket has an owner, or all when every holder is.
+    let complete = |unowned: usize, order: &InOrder| {
+        wanted.is_empty() || (unowned == 0 && !which.every_holder() && order.past_heads())
+    };
     let mut denied = 0usize;
     if !wanted.is_empty() {
         scan.open(&wanted);
     }
-    while !wanted.is_empty() {
-        let Ok(report) = reports.recv() else { break };
-        let (pid, fds) = match report {
-            Report::Sockets(pid, fds) => (pid, fds),
-            Report::Denied => {
-                denied += 1;
-                continue;
+    while !complete(unowned, &order) {
+        let Ok(report) = reports.recv() else {
+            // Every scanner is done: what they read counts, in order.
+            for (pid, fds) in order.drain() {
+                unowned -= give(&mut evidence.sockets, &wanted, &mut names, pid, fds);
             }
+            break;
         };
-        let mut comm: Option<String> = None;
-        for (inode, fd) in fds {
-            let Some(i) = wanted.remove(&inode) else { continue };
-            let comm = comm.get_or_insert_with(|| {
-                std::fs::read(proc_root.join(pid.to_string()).join("comm"))
-                    .map(|b| String::from_utf8_lossy(&b).trim_end_matches('\n').to_string())
-                    .unwrap_or_default()
-            });
-            if let Some(s) = evidence.sockets.get_mut(i) {
-                s.owners.push(SocketOwner {
-                    pid,
-                    comm: comm.clone(),
-                    fd,
-                });
-            }
+        let Report::Sockets { unit, pid, fds, last } = report else {
+            denied += 1;
+            continue;
+        };
+        order.push(unit, pid, fds, last);
+        while !complete(unowned, &order)
+            && let Some((pid, fds)) = order.pop()
+        {
+            unowned -= give(&mut evidence.sockets, &wanted, &mut names, pid, fds);
         }
     }
     scan.finish();
+    for &i in wanted.values() {
+        if let Some(s) = evidence.sockets.get_mut(i) {
+            s.owners.sort_unstable_by_key(|o| (o.pid, o.fd));
+            // A head read again whole after its thread failed gives its fds twice.
+            s.owners.dedup();
+        }
+    }
     // Reports still queued may come from denied processes: count them for the explanation.
     denied += reports.try_iter().filter(|r| matches!(r, Report::Denied)).count();
-    let unresolved = wanted.len();
+    let unresolved = unowned;
     evidence.owners = OwnerLookup {
         states: which.states.to_vec(),
         unresolved,
@@ -525,6 +672,50 @@ fn assign(
             },
         });
     }
+}
+
+/// Process names (`/proc/<pid>/comm`), each read once.
+struct Names<'a> {
+    proc_root: &'a Path,
+    by_pid: HashMap<u32, String>,
+}
+
+impl Names<'_> {
+    fn new(proc_root: &Path) -> Names<'_> {
+        Names {
+            proc_root,
+            by_pid: HashMap::new(),
+        }
+    }
+
+    fn of(&mut self, pid: u32) -> &str {
+        self.by_pid.entry(pid).or_insert_with(|| {
+            std::fs::read(self.proc_root.join(pid.to_string()).join("comm"))
+                .map(|b| String::from_utf8_lossy(&b).trim_end_matches('\n').to_string())
+                .unwrap_or_default()
+        })
+    }
+}
+
+/// Adds `pid` to the owners of the wanted sockets among `fds` (socket inode, fd); returns how many of
+/// them had no owner before.
+fn give(
+    sockets: &mut [SocketRecord],
+    wanted: &InodeMap,
+    names: &mut Names,
+    pid: u32,
+    fds: SocketFds,
+) -> usize {
+    let mut first = 0;
+    for (inode, fd) in fds {
+        let Some(s) = wanted.get(&inode).and_then(|&i| sockets.get_mut(i)) else {
+            continue;
+        };
+        first += usize::from(s.owners.is_empty());
+        let comm = names.of(pid).to_string();
+        s.owners.push(SocketOwner { pid, comm, fd });
+    }
+    first
 }
 
 /// `readlinkat(dir, name)` into `buf`; `None` for anything unexpected (a closed fd, a long name).
@@ -722,6 +913,98 @@ mod tests {
         assert_eq!(fds, [vec![5], vec![], vec![]]);
         assert_eq!(found.owners.states, [KernelState::Listen]);
         assert_eq!(found.owners.unresolved, 0);
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    /// (pid, fd) of each socket's owners.
+    fn holders(evidence: &HostEvidence) -> Vec<Vec<(u32, u32)>> {
+        evidence
+            .sockets
+            .iter()
+            .map(|s| s.owners.iter().map(|o| (o.pid, o.fd)).collect())
+            .collect()
+    }
+
+    /// With the owners of established sockets wanted (`-p`), a socket lists every process holding it,
+    /// in its head or beyond, twice if a process holds it twice (`dup`), ordered by pid then fd, on
+    /// every run whatever the threads' race.
+    #[test]
+    fn every_holder_of_a_shared_socket_in_pid_order() {
+        let worker = |extra: u32| vec![(3, "socket:[111]"), (64 + extra, "socket:[222]")];
+        let mut parent = worker(400);
+        parent.push((9, "socket:[222]"));
+        let root = fake_procs("every", &[(4545, worker(7)), (4242, parent), (4343, worker(100))]);
+        for run in 0..20 {
+            let evidence = HostEvidence {
+                sockets: vec![
+                    socket(KernelState::Listen, 111),
+                    socket(KernelState::Established, 222),
+                ],
+                ..HostEvidence::default()
+            };
+            let states = [KernelState::Established, KernelState::Listen];
+            let found = scan_with::<()>(3, &root, None, &only(&states), || Ok(evidence)).unwrap();
+            assert_eq!(
+                holders(&found),
+                [
+                    vec![(4242, 3), (4343, 3), (4545, 3)],
+                    vec![(4242, 9), (4242, 464), (4343, 164), (4545, 71)],
+                ],
+                "run {run}"
+            );
+            assert_eq!(found.owners.unresolved, 0);
+        }
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    /// A default snapshot stops once every wanted socket has an owner, and what it has read then is
+    /// decided by the order of the scan, not by which thread was faster: every head (each holds the
+    /// listener all three share; pid 4242's one CLOSE-WAIT socket too), then the rests, 4242's first (a
+    /// wanted socket in its head). 4242's rest gives the other CLOSE-WAIT socket an owner, so 4343's rest,
+    /// which holds it too, does not count, even when a thread has read it first.
+    #[test]
+    fn a_default_snapshot_lists_the_holders_its_order_reaches_on_every_run() {
+        let head = |n: u32| (0..n).map(|fd| (fd, "/dev/null")).collect::<Vec<_>>();
+        let mut first = head(3);
+        first.extend([(3, "socket:[111]"), (4, "socket:[222]"), (500, "socket:[333]")]);
+        let mut second = head(3);
+        second.extend([(3, "socket:[111]"), (80, "socket:[333]")]);
+        let mut third = head(3);
+        third.push((3, "socket:[111]"));
+        let root = fake_procs("ordered", &[(4242, first), (4343, second), (4444, third)]);
+        for run in 0..20 {
+            let evidence = HostEvidence {
+                sockets: vec![
+                    socket(KernelState::Listen, 111),
+                    socket(KernelState::CloseWait, 222),
+                    socket(KernelState::CloseWait, 333),
+                ],
+                ..HostEvidence::default()
+            };
+            let states = [KernelState::CloseWait, KernelState::Listen];
+            let found = scan_with::<()>(2, &root, None, &only(&states), || Ok(evidence)).unwrap();
+            assert_eq!(
+                holders(&found),
+                [
+                    vec![(4242, 3), (4343, 3), (4444, 3)],
+                    vec![(4242, 4)],
+                    vec![(4242, 500)],
+                ],
+                "run {run}"
+            );
+            // Wanted in the heads only: the scan could stop at the first, but reads them all.
+            let evidence = HostEvidence {
+                sockets: vec![socket(KernelState::Listen, 111)],
+                ..HostEvidence::default()
+            };
+            let states = [KernelState::Listen];
+            let found = scan_with::<()>(2, &root, None, &only(&states), || Ok(evidence)).unwrap();
+            assert_eq!(
+                holders(&found),
+                [vec![(4242, 3), (4343, 3), (4444, 3)]],
+                "run {run}"
+            );
+        }
         std::fs::remove_dir_all(&root).unwrap();
     }
 

@@ -8,7 +8,7 @@
 use crate::safe::terminal;
 use lifecycle::kernel::{
     CloseWaitGroup, Conntrack, CounterLine, Diagnosis, Finding, Gap, KeepaliveAudit, KernelHeld, KernelState,
-    ListenerUse, ProcessSockets, Severity, StateCount, SysctlLine, TimeWaitSummary,
+    ListenerUse, ProcessSockets, Severity, SocketOwner, StateCount, SysctlLine, TimeWaitSummary,
 };
 use serde::Serialize;
 use serde::ser::SerializeMap;
@@ -372,10 +372,7 @@ fn listeners(w: &mut impl Write, ls: &[ListenerUse]) -> io::Result<()> {
     if !ls.is_empty() {
         writeln!(w, "\nLISTENERS (accept queue / backlog, half-open)")?;
         for l in ls.iter().take(ROWS) {
-            let owner = l.owners.first().map_or_else(
-                || "no owner found".to_string(),
-                |o| format!("{} (pid {}, fd {})", terminal(&o.comm), o.pid, o.fd),
-            );
+            let owner = holders(&l.owners);
             let full = if l.backlog > 0 && l.queued >= l.backlog {
                 "  FULL"
             } else {
@@ -396,6 +393,30 @@ fn listeners(w: &mut impl Write, ls: &[ListenerUse]) -> io::Result<()> {
     }
     Ok(())
 }
+
+/// The processes holding one socket, on one line: `nginx (pid 10, fd 6)`; several (a pre-fork
+/// server's workers sharing its listener) as `ss -p` lists them, in pid order,
+/// `("nginx",pid=10,fd=6),("nginx",pid=11,fd=6)`, the first [`SHOWN_HOLDERS`], then how many more.
+fn holders(owners: &[SocketOwner]) -> String {
+    match owners {
+        [] => "no owner found".to_string(),
+        [o] => format!("{} (pid {}, fd {})", terminal(&o.comm), o.pid, o.fd),
+        _ => {
+            let shown: Vec<String> = owners
+                .iter()
+                .take(SHOWN_HOLDERS)
+                .map(|o| format!("(\"{}\",pid={},fd={})", terminal(&o.comm), o.pid, o.fd))
+                .collect();
+            match owners.len() - shown.len() {
+                0 => shown.join(","),
+                more => format!("{},... {more} more (--json lists all)", shown.join(",")),
+            }
+        }
+    }
+}
+
+/// Holders shown on a listener's line.
+const SHOWN_HOLDERS: usize = 4;
 
 /// Orphans against their limit; orphaned FIN-WAIT-2 sockets kept as timewait sockets are apart.
 fn orphans(w: &mut impl Write, d: &Diagnosis) -> io::Result<()> {
@@ -707,5 +728,46 @@ mod tests {
         assert!(text.contains("TIME_WAIT        3       0  TIME-WAIT"), "{text}");
         assert!(text.contains("evil\\u{1b}[2J (pid 7, fd 3)"), "{text}");
         assert!(!text.contains('\x1b'));
+    }
+
+    /// A listener several processes hold (a pre-fork server's workers) names them all in pid order, as
+    /// `ss -p` does, up to four on its line; JSON carries every one.
+    #[test]
+    fn a_shared_listener_names_its_holders_as_ss_does() {
+        let mut d = diagnosis();
+        let owner = |pid| SocketOwner {
+            pid,
+            comm: "nginx".into(),
+            fd: 6,
+        };
+        d.listeners[0].owners = (10..16).map(owner).collect();
+        let mut out = Vec::new();
+        write_text(&mut out, &d, &StatusContext::default()).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains(
+                r#"("nginx",pid=10,fd=6),("nginx",pid=11,fd=6),("nginx",pid=12,fd=6),("nginx",pid=13,fd=6),... 2 more (--json lists all)"#
+            ),
+            "{text}"
+        );
+        d.listeners[0].owners.truncate(2);
+        let mut out = Vec::new();
+        write_text(&mut out, &d, &StatusContext::default()).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains(r#"  ("nginx",pid=10,fd=6),("nginx",pid=11,fd=6)"#),
+            "{text}"
+        );
+        d.listeners[0].owners = (10..16).map(owner).collect();
+        let mut out = Vec::new();
+        write_json(&mut out, &d, &StatusContext::default()).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        let pids: Vec<u64> = v["listeners"][0]["owners"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["pid"].as_u64().unwrap())
+            .collect();
+        assert_eq!(pids, [10, 11, 12, 13, 14, 15]);
     }
 }

@@ -9,4 +9,5 @@ mod fixtures;
 mod fuzz_regressions;
 mod keepalive;
 mod namespace;
+mod shared;
 mod syn_recv;

@@ -80,8 +80,8 @@ def main():
     child = os.fork()
     if child == 0:
         signal.alarm(DEADLINE)
-        # Drop the listeners inherited from the parent: a socket held by two processes is listed under
-        # whichever the owner scan meets first, and the tests want each socket to have one holder.
+        # Drop the listeners inherited from the parent: the tests want each socket to have one holder
+        # (sockets held by several processes are prefork.py's).
         for s in keep:
             s.close()
         held = [socket.create_connection(("127.0.0.1", 7003), timeout=5) for _ in range(CLOSE_WAIT)]

@@ -552,7 +552,7 @@ fn table_rows(pane: Pane, d: &Diagnosis) -> Vec<Row> {
                 Row {
                     cells: vec![
                         l.local.to_string(),
-                        owner.map_or_else(|| "?".into(), |o| format!("{}[{}]", terminal(&o.comm), o.pid)),
+                        holders(&l.owners),
                         l.queued.to_string(),
                         l.backlog.to_string(),
                         format!("{fill:.0}%"),
@@ -621,6 +621,21 @@ fn rates(
     })
 }
 
+/// A listener's holders in a cell: `nginx[10]`; several (a pre-fork server's workers, ordered by pid)
+/// `nginx[10] +3` (the first by pid, whose sockets the row opens, and how many other processes hold
+/// it); `?` when none was found.
+fn holders(owners: &[lifecycle::kernel::SocketOwner]) -> String {
+    let Some(first) = owners.first() else {
+        return "?".into();
+    };
+    let mut pids: Vec<u32> = owners.iter().map(|o| o.pid).collect();
+    pids.dedup();
+    match pids.len() - 1 {
+        0 => format!("{}[{}]", terminal(&first.comm), first.pid),
+        more => format!("{}[{}] +{more}", terminal(&first.comm), first.pid),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -672,6 +687,23 @@ mod tests {
         );
         // A counter that went backwards gives no rate at all.
         assert_eq!(rates(&after, &before, &with_tw(0), &with_tw(0), 1.0), None);
+    }
+
+    /// A listener's cell names its first holder by pid and how many other processes hold it (a
+    /// process holding it at two fds counts once).
+    #[test]
+    fn a_shared_listener_shows_its_first_holder_and_how_many_more() {
+        let owner = |pid, fd| lifecycle::kernel::SocketOwner {
+            pid,
+            comm: "nginx".into(),
+            fd,
+        };
+        assert_eq!(holders(&[]), "?");
+        assert_eq!(holders(&[owner(10, 6)]), "nginx[10]");
+        assert_eq!(
+            holders(&[owner(10, 6), owner(10, 9), owner(11, 6), owner(12, 6)]),
+            "nginx[10] +2"
+        );
     }
 
     fn key(code: KeyCode) -> Event {

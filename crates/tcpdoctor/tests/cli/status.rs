@@ -663,3 +663,58 @@ fn half_open_connections_are_counted_on_their_listener() {
     assert_eq!(only["total"], n);
     assert_eq!(only["states"]["SYN_RECV"], n);
 }
+
+/// A pre-fork server's sockets (`prefork.py`: a listener and one connection to it, held by the parent
+/// and three forked workers at the same fds): `status -p` names every holder of the listener in pid
+/// order (JSON: all; text: as `ss -p` does), counts the shared sockets under each holder, and says the
+/// same on every run whatever its scanning threads' race.
+#[test]
+fn p_lists_every_holder_of_a_pre_fork_servers_sockets() {
+    require_lab!();
+    let mut ns = lab::Netns::new();
+    let server = ns.prefork(7400, 3);
+    let etc = EmptyDir::new("etc-prefork");
+    let args = ["status", "--netns", &ns.name, "--json", "-p", "--etc", etc.arg()];
+    let first = json(&args);
+    let listener = &first["listeners"][0];
+    let owners: Vec<(u64, u64)> = listener["owners"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| (o["pid"].as_u64().unwrap(), o["fd"].as_u64().unwrap()))
+        .collect();
+    let holders = server.holders();
+    let expected: Vec<(u64, u64)> = holders
+        .iter()
+        .map(|&pid| (u64::from(pid), u64::from(server.listener)))
+        .collect();
+    assert_eq!(owners, expected, "{listener}");
+    // Each holds the listener and both ends of the connection: 3 sockets each, so by pid.
+    let processes = first["processes"].as_array().unwrap();
+    let pids: Vec<u64> = processes.iter().map(|p| p["pid"].as_u64().unwrap()).collect();
+    assert_eq!(pids, expected.iter().map(|&(pid, _)| pid).collect::<Vec<_>>());
+    for p in processes {
+        assert_eq!(p["total"], 3, "{p}");
+        assert_eq!(p["states"]["ESTABLISHED"], 2, "{p}");
+        assert_eq!(p["states"]["LISTEN"], 1, "{p}");
+    }
+    for run in 0..20 {
+        let again = json(&args);
+        assert_eq!(again["listeners"], first["listeners"], "run {run}");
+        assert_eq!(again["processes"], first["processes"], "run {run}");
+    }
+    let comm = listener["owners"][0]["comm"].as_str().unwrap();
+    let ss_style: Vec<String> = expected
+        .iter()
+        .map(|(pid, fd)| format!("(\"{comm}\",pid={pid},fd={fd})"))
+        .collect();
+    let text = stdout(&tcpdoctor(&[
+        "status",
+        "--netns",
+        &ns.name,
+        "-p",
+        "--etc",
+        etc.arg(),
+    ]));
+    assert!(text.contains(&ss_style.join(",")), "{text}");
+}

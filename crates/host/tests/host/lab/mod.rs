@@ -170,6 +170,31 @@ impl Netns {
         );
     }
 
+    /// Starts `prefork.py` inside with `workers` forked workers and waits (at most 15 s) for its
+    /// report: a listener on `127.0.0.1:port` and one connection to it (both ends), all three held by
+    /// the parent and every worker at the same fds.
+    pub fn prefork(&mut self, port: u16, workers: usize) -> Prefork {
+        let args = [port.to_string(), workers.to_string()];
+        let (pid, v) = self.start("prefork.py", &[&args[0], &args[1]], Duration::from_secs(15));
+        let fd = |name: &str| v["fds"][name].as_u64().expect("an fd") as u32;
+        let prefork = Prefork {
+            parent: v["parent"].as_u64().expect("parent") as u32,
+            workers: v["workers"]
+                .as_array()
+                .expect("workers")
+                .iter()
+                .map(|p| p.as_u64().expect("a pid") as u32)
+                .collect(),
+            listener: fd("listener"),
+            client: fd("client"),
+            accepted: fd("accepted"),
+        };
+        assert_eq!(prefork.parent, pid, "ip netns exec execs python3 in place");
+        assert_eq!(prefork.workers.len(), workers);
+        self.extra_pids.extend(&prefork.workers);
+        prefork
+    }
+
     /// Makes conntrack track this namespace's connections from now on. A new namespace tracks nothing
     /// until a rule there needs conntrack: here an nftables rule counting new connections.
     pub fn track_connections(&self) {
@@ -251,6 +276,27 @@ impl Drop for Netns {
             let _ = child.wait();
         }
         let _ = Command::new("ip").args(["netns", "del", &self.name]).status();
+    }
+}
+
+/// What `prefork.py` built: its processes, and the fds at which each of them holds the listener and
+/// the connection's two ends.
+#[derive(Debug, Clone)]
+pub struct Prefork {
+    pub parent: u32,
+    pub workers: Vec<u32>,
+    pub listener: u32,
+    pub client: u32,
+    pub accepted: u32,
+}
+
+impl Prefork {
+    /// The parent and every worker, by pid.
+    pub fn holders(&self) -> Vec<u32> {
+        let mut pids = self.workers.clone();
+        pids.push(self.parent);
+        pids.sort_unstable();
+        pids
     }
 }
 
