@@ -3,7 +3,8 @@
 //! without).
 //!
 //! Tracepoints are global and their records do not name the namespace, so each test filters by ports
-//! of its own (47100–47199, used by no other test).
+//! of its own: 29100–29199, used by no other test, and below Linux's default ephemeral range
+//! (32768–60999), so that no other test's client port lands on one of them.
 
 use super::live::{LISTENING, Netns, is_root, wait_bounded, wait_for_line};
 use serde_json::Value;
@@ -40,7 +41,10 @@ try: socket.create_connection(("::1", base + 7), timeout=5)
 except ConnectionRefusedError: pass
 "#;
 
-const BASE: u16 = 47100;
+/// The situations' server ports, BASE to BASE + 7. They were 47100 to 47107, inside the ephemeral range,
+/// and a client port another test's connection got there counted as one of them (`--port` matches
+/// either end; seen once: five transitions where four were expected).
+const BASE: u16 = 29100;
 
 /// The tests of this module run one at a time: one kills a run outright and leaves an instance behind
 /// on purpose, which the others' cleanup checks would otherwise see.
@@ -365,7 +369,7 @@ fn trace_cleans_up_after_sigterm_sighup_and_duration() {
         return;
     }
     for sig in ["-TERM", "-HUP"] {
-        let trace = start_trace(&["--port", "47150"]);
+        let trace = start_trace(&["--port", "29150"]);
         let pid = trace.id();
         signal(&trace, sig);
         let out = wait_bounded(trace, Duration::from_secs(10));
@@ -375,7 +379,7 @@ fn trace_cleans_up_after_sigterm_sighup_and_duration() {
         assert_cleaned_up(pid);
     }
     // --duration and --count end the run by themselves.
-    let trace = start_trace(&["--json", "--port", "47151", "--duration", "0.5"]);
+    let trace = start_trace(&["--json", "--port", "29151", "--duration", "0.5"]);
     let pid = trace.id();
     let out = wait_bounded(trace, Duration::from_secs(10));
     assert!(out.status.success(), "{out:?}");
@@ -384,11 +388,11 @@ fn trace_cleans_up_after_sigterm_sighup_and_duration() {
     assert_eq!(summary["events"], 0);
     assert_cleaned_up(pid);
 
-    let trace = start_trace(&["--json", "--port", "47152", "--host", "127.0.0.1", "--count", "2"]);
+    let trace = start_trace(&["--json", "--port", "29152", "--host", "127.0.0.1", "--count", "2"]);
     let pid = trace.id();
     {
         let ns = Netns::new("count");
-        let script = "import socket\nfor _ in range(3):\n    try: socket.create_connection(('127.0.0.1', 47152), timeout=5)\n    except ConnectionRefusedError: pass\n";
+        let script = "import socket\nfor _ in range(3):\n    try: socket.create_connection(('127.0.0.1', 29152), timeout=5)\n    except ConnectionRefusedError: pass\n";
         assert!(ns.cmd(&["python3", "-c", script]).status().unwrap().success());
     }
     let out = wait_bounded(trace, Duration::from_secs(10));
@@ -417,9 +421,9 @@ fn pid_follows_the_connections_of_one_process() {
             .spawn()
             .unwrap()
     };
-    let (mut mine, mut other) = (spawn("47170"), spawn("47171"));
+    let (mut mine, mut other) = (spawn("29170"), spawn("29171"));
     let pid = mine.id().to_string();
-    let trace = start_trace(&["--json", "--pid", &pid, "--port", "47170", "--port", "47171"]);
+    let trace = start_trace(&["--json", "--pid", &pid, "--port", "29170", "--port", "29171"]);
     for child in [&mut mine, &mut other] {
         use std::io::Write as _;
         child.stdin.take().unwrap().write_all(b"go\n").unwrap();
@@ -431,10 +435,10 @@ fn pid_follows_the_connections_of_one_process() {
     assert!(
         events
             .iter()
-            .all(|e| port_of(&e["local"]) == 47170 || port_of(&e["remote"]) == 47170),
+            .all(|e| port_of(&e["local"]) == 29170 || port_of(&e["remote"]) == 29170),
         "{events:#?}"
     );
-    let c = client_side(&events, 47170);
+    let c = client_side(&events, 29170);
     assert!(has(&c, "ESTABLISHED", "FIN-WAIT-1"), "{events:#?}");
     // Raised in a softirq (no pid), kept because the process touched the connection before.
     let later = c
@@ -451,12 +455,12 @@ fn a_run_killed_outright_leaves_an_instance_that_the_next_run_removes() {
         println!("skipped: {why}");
         return;
     }
-    let mut killed = start_trace(&["--port", "47160"]);
+    let mut killed = start_trace(&["--port", "29160"]);
     let pid = killed.id();
     killed.kill().unwrap(); // SIGKILL: no chance to clean up
     killed.wait().unwrap();
     assert!(instance_dir(pid).exists());
-    let next = start_trace(&["--port", "47160", "--duration", "0.2"]);
+    let next = start_trace(&["--port", "29160", "--duration", "0.2"]);
     let next_pid = next.id();
     let out = wait_bounded(next, Duration::from_secs(10));
     assert!(out.status.success(), "{out:?}");
