@@ -122,10 +122,10 @@ mod tests {
     impl Read for Dribble {
         fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
             if self.pos == self.data.len() {
-                return match std::mem::take(&mut self.fail_at_end) {
-                    true => Err(io::Error::other("disk on fire")),
-                    false => Ok(0),
-                };
+                if std::mem::take(&mut self.fail_at_end) {
+                    return Err(io::Error::other("disk on fire"));
+                }
+                return Ok(0);
             }
             let n = buf.len().min(7_919).min(self.data.len() - self.pos);
             buf[..n].copy_from_slice(&self.data[self.pos..self.pos + n]);
