@@ -110,22 +110,24 @@ pub trait FrameSource {
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 /// Opens a capture: `-` is stdin, anything else that can be opened is read (a file, a FIFO,
-/// `/dev/stdin`, a process substitution), on a thread of its own ([`Prefetch`]). A gzip-compressed capture (`.pcap.gz`, as tshark and
-/// Wireshark read them) is decompressed as it streams; byte offsets in its errors are in the
-/// decompressed capture. The name in errors is the path as given, or `<stdin>`.
+/// `/dev/stdin`, a process substitution), on a thread of its own ([`Prefetch`]). A gzip-compressed
+/// capture (`.pcap.gz`, as tshark and Wireshark read them) is decompressed as it streams; byte offsets
+/// in its errors are in the decompressed capture. The name in errors is the path as given, or
+/// `<stdin>`.
 pub fn open(path: &Path) -> Result<Box<dyn FrameSource + Send>, CaptureError> {
-    if path == Path::new("-") {
-        let stdin = Prefetch::new(io::stdin()).map_err(|error| CaptureError::Open {
-            name: "<stdin>".into(),
-            error,
-        })?;
-        return stream("<stdin>", stdin, None);
-    }
-    let name = path.display().to_string();
+    let stdin = path == Path::new("-");
+    let name = if stdin {
+        "<stdin>".to_string()
+    } else {
+        path.display().to_string()
+    };
     let open_error = |error| CaptureError::Open {
         name: name.clone(),
         error,
     };
+    if stdin {
+        return stream(&name, Prefetch::new(io::stdin()).map_err(open_error)?, None);
+    }
     let file = File::open(path).map_err(open_error)?;
     let meta = file.metadata().map_err(open_error)?;
     if meta.is_dir() {
